@@ -1,0 +1,8 @@
+"""ASGI entry point; dcc is served over WSGI, this exists for tooling that expects it."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+application = get_asgi_application()

@@ -1,0 +1,16 @@
+"""Settings for the test suite: development mode with throw-away keys, then the real module.
+
+Only environment defaults are set here; every value still flows through config.settings, so a
+``DATABASE_URL`` given by CI (PostgreSQL) is honoured.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("DCC_DEV", "1")
+os.environ.setdefault("DCC_DATA_DIR", tempfile.mkdtemp(prefix="dcc-test-"))
+os.environ.setdefault("DCC_SECRET_KEY", "test-secret-key-" + "x" * 48)
+os.environ.setdefault("DCC_AUDIT_ANCHOR_FILE", "off")
+os.environ.setdefault("DCC_AUDIT_KEY", "test-audit-key-" + "k" * 32)
+
+from config.settings import *  # noqa: E402,F403

@@ -1,0 +1,3 @@
+"""dcc — Dossier Communicant en Cancérologie."""
+
+__version__ = "0.1.0"

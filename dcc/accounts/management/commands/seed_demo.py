@@ -1,0 +1,23 @@
+"""``dcc seed_demo``: create the demonstration structures, accounts and charter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from dcc.accounts import demo
+
+
+class Command(BaseCommand):
+    help = "Crée les données de démonstration (structures, un compte par rôle, charte)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not (settings.DEMO or settings.DEV):
+            raise CommandError("seed_demo ne s'exécute qu'en mode démonstration (DCC_DEMO=1) ou développement.")
+        accounts = demo.seed()
+        self.stdout.write("Comptes de démonstration (mot de passe commun : %s)" % demo.DEMO_PASSWORD)
+        for account in accounts:
+            role = "administrateur de la plateforme" if account.superuser else account.role
+            self.stdout.write(f"  {account.email:<28} {role}")

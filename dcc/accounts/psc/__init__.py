@@ -1,0 +1,1 @@
+"""Pro Santé Connect (ANS OpenID Connect) login for health professionals."""

@@ -1,0 +1,84 @@
+"""Reads of accounts data that depend on who asks."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+
+from dcc.accounts import permissions
+from dcc.accounts.models import Charter, CharterAcceptance, Invitation, Membership, Structure, User
+from dcc.core.context import Actor
+
+
+def structures_visible_to(user: permissions.AnyUser) -> QuerySet[Structure]:
+    qs = Structure.objects.select_related("parent")
+    if permissions.is_platform_admin(user):
+        return qs
+    return qs.filter(id__in=permissions.administered_structure_ids(user))
+
+
+def users_visible_to(user: permissions.AnyUser) -> QuerySet[User]:
+    active_memberships = Prefetch(
+        "memberships",
+        queryset=Membership.objects.active().select_related("structure"),
+        to_attr="active_memberships",
+    )
+    qs = User.objects.prefetch_related(active_memberships)
+    if permissions.is_platform_admin(user):
+        return qs
+    structures = permissions.administered_structure_ids(user)
+    return qs.filter(
+        memberships__structure_id__in=structures, memberships__revoked_at__isnull=True
+    ).distinct()
+
+
+def invitations_visible_to(user: permissions.AnyUser) -> QuerySet[Invitation]:
+    qs = Invitation.objects.select_related("structure", "invited_by")
+    if permissions.is_platform_admin(user):
+        return qs
+    return qs.filter(structure_id__in=permissions.administered_structure_ids(user))
+
+
+def active_memberships(user: User) -> list[Membership]:
+    return list(Membership.objects.active().filter(user=user).select_related("structure"))
+
+
+def current_charter() -> Charter | None:
+    return Charter.objects.order_by("-version").first()
+
+
+def has_accepted_current_charter(user: User) -> bool:
+    charter = current_charter()
+    if charter is None:
+        return True
+    return CharterAcceptance.objects.filter(user=user, charter=charter).exists()
+
+
+def actor_for_request(request: HttpRequest) -> Actor:
+    """The acting professional, with the structure and role chosen for this session."""
+    user = request.user
+    source_ip = getattr(request, "source_ip", "")
+    request_id = getattr(request, "request_id", "")
+    if not isinstance(user, User) or not user.is_authenticated:
+        return Actor(kind="anonymous", source_ip=source_ip, request_id=request_id)
+    return Actor(
+        kind="user",
+        user_id=str(user.uuid),
+        rpps=user.rpps or "",
+        structure_id=str(request.session.get("dcc_structure", "")),
+        role=str(request.session.get("dcc_role", "")),
+        label=user.email,
+        source_ip=source_ip,
+        request_id=request_id,
+    )
+
+
+def actor_for_user(user: User, *, source_ip: str = "", request_id: str = "") -> Actor:
+    return Actor(
+        kind="user",
+        user_id=str(user.uuid),
+        rpps=user.rpps or "",
+        label=user.email,
+        source_ip=source_ip,
+        request_id=request_id,
+    )

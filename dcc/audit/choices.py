@@ -1,0 +1,42 @@
+"""Vocabularies of the audit trail."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", _("Réussi")
+    DENIED = "denied", _("Refusé")
+    ERROR = "error", _("Erreur")
+
+
+class Purpose(models.TextChoices):
+    NORMAL = "normal", _("Soins")
+    EMERGENCY = "emergency", _("Accès en urgence")
+
+
+class Action(models.TextChoices):
+    """Every audited action has a code here, so the security screen can name and filter it."""
+
+    LOGIN = "auth.login", _("Connexion")
+    LOGIN_FAILED = "auth.login_failed", _("Échec de connexion")
+    LOGIN_LOCKED = "auth.login_locked", _("Compte temporairement bloqué")
+    OTP_FAILED = "auth.otp_failed", _("Code à usage unique erroné")
+    OTP_ENROLLED = "auth.otp_enrolled", _("Second facteur enregistré")
+    LOGOUT = "auth.logout", _("Déconnexion")
+    SESSION_EXPIRED = "auth.session_expired", _("Session expirée")
+    PSC_LOGIN_FAILED = "auth.psc_failed", _("Échec Pro Santé Connect")
+    CHARTER_PUBLISHED = "charter.published", _("Charte publiée")
+    CHARTER_ACCEPTED = "charter.accepted", _("Charte acceptée")
+    STRUCTURE_CREATED = "structure.created", _("Structure créée")
+    STRUCTURE_UPDATED = "structure.updated", _("Structure modifiée")
+    USER_INVITED = "user.invited", _("Utilisateur invité")
+    INVITATION_ACCEPTED = "user.invitation_accepted", _("Invitation acceptée")
+    USER_UPDATED = "user.updated", _("Utilisateur modifié")
+    USER_DEACTIVATED = "user.deactivated", _("Utilisateur désactivé")
+    USER_REACTIVATED = "user.reactivated", _("Utilisateur réactivé")
+    ROLE_GRANTED = "role.granted", _("Rôle attribué")
+    ROLE_REVOKED = "role.revoked", _("Rôle retiré")
+    AUDIT_VIEWED = "audit.viewed", _("Consultation du journal d'audit")
+    AUDIT_VERIFIED = "audit.verified", _("Vérification du journal d'audit")
+    PAGE_VIEWED = "page.viewed", _("Page consultée")

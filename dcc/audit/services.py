@@ -1,0 +1,162 @@
+"""Writing the audit trail: ``record_event`` for every service, and the sealer.
+
+``record_event`` inserts the event in the caller's transaction: if the insert fails, the
+business change rolls back with it. Events are inserted unlinked (each already protected by
+its own keyed MAC) and linked into the single chain right after commit by
+``seal_pending_events``, in a short transaction of its own. Audited requests therefore never
+wait for one another while they run; only the sealer serialises, for the few milliseconds it
+takes to link a batch, and it links whatever any worker has committed, so no event escapes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from dcc.audit import anchor, chain
+from dcc.audit.choices import Outcome
+from dcc.audit.models import AuditEvent
+from dcc.core.context import Actor, current_actor
+
+logger = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SEAL_BATCH = 5000
+_SEAL_LOCK_ID = 0x0DCCA0D1
+
+
+def _clean(value: str, limit: int) -> str:
+    return _CONTROL.sub(" ", value)[:limit]
+
+
+def canonical_details(details: Mapping[str, Any] | None) -> str:
+    if not details:
+        return ""
+    return orjson.dumps(details, option=orjson.OPT_SORT_KEYS, default=str).decode()
+
+
+def record_event(
+    *,
+    action: str,
+    outcome: str = Outcome.SUCCESS,
+    patient_ref: str = "",
+    resource_type: str = "",
+    resource_id: str = "",
+    resource_version: str = "",
+    details: Mapping[str, Any] | None = None,
+    actor: Actor | None = None,
+) -> AuditEvent | None:
+    """Trace one action. Call it inside the service's transaction, after the checks.
+
+    Returns None only when auditing is switched off (benchmarks in development mode)."""
+    if not settings.AUDIT_ENABLED:
+        return None
+    who = actor or current_actor()
+    event = AuditEvent(
+        uuid=uuid.uuid4(),
+        occurred_at=timezone.now(),
+        actor_kind=who.kind,
+        actor_user_id=who.user_id,
+        actor_rpps=who.rpps,
+        actor_structure_id=who.structure_id,
+        actor_role=who.role,
+        actor_label=_clean(who.label, 200),
+        action=_clean(action, 64),
+        outcome=outcome,
+        patient_ref=_clean(patient_ref, 64),
+        resource_type=_clean(resource_type, 64),
+        resource_id=_clean(resource_id, 64),
+        resource_version=_clean(resource_version, 32),
+        purpose=who.purpose,
+        source_ip=_clean(who.source_ip, 45),
+        request_id=_clean(who.request_id, 64),
+        details=canonical_details(details),
+        key_id=settings.AUDIT_KEY_ID,
+    )
+    event.row_mac = chain.row_mac(
+        settings.AUDIT_KEY, [getattr(event, name) for name in chain.CONTENT_FIELDS]
+    )
+    event.save(force_insert=True)
+    _schedule_seal()
+    return event
+
+
+def record_denied(*, action: str, **fields: Any) -> None:
+    """Trace a refused action in a transaction of its own, so it survives the refusal."""
+    with transaction.atomic():
+        record_event(action=action, outcome=Outcome.DENIED, **fields)
+
+
+def _schedule_seal() -> None:
+    if settings.AUDIT_SEAL_MODE != "on_commit":
+        return
+    if getattr(connection, "_dcc_seal_scheduled", False):
+        return
+    connection._dcc_seal_scheduled = True  # type: ignore[attr-defined]
+
+    def seal() -> None:
+        connection._dcc_seal_scheduled = False  # type: ignore[attr-defined]
+        try:
+            seal_pending_events()
+        except Exception:
+            # The events are committed and MAC-protected; the next seal (or the periodic
+            # task) links them. Never fail the user's request for it.
+            logger.exception("audit sealing deferred")
+
+    transaction.on_commit(seal)
+
+
+def seal_pending_events(*, batch: int = SEAL_BATCH) -> int:
+    """Link every committed, not yet linked event into the chain. Returns how many."""
+    total = 0
+    while True:
+        sealed = _seal_batch(batch)
+        total += sealed
+        if sealed < batch:
+            return total
+
+
+_CONTENT_AND_ID = ("id", *chain.CONTENT_FIELDS, "row_mac")
+
+
+def _seal_batch(batch: int) -> int:
+    key = settings.AUDIT_KEY
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK_ID])
+        head = (
+            AuditEvent.objects.filter(chain_seq__isnull=False)
+            .order_by("-chain_seq")
+            .values_list("chain_seq", "chain_mac")
+            .first()
+        )
+        seq, previous = head if head else (0, chain.GENESIS)
+        pending = list(
+            AuditEvent.objects.filter(chain_seq__isnull=True)
+            .order_by("id")
+            .values_list(*_CONTENT_AND_ID)[:batch]
+        )
+        updates: list[AuditEvent] = []
+        for row in pending:
+            event_id, content, mac = row[0], row[1:-1], row[-1]
+            if chain.row_mac(key, content) != mac:
+                # A row nobody holding the key wrote: never chain it; the verifier names it.
+                logger.error("audit event id=%s has an invalid MAC; left unsealed", event_id)
+                continue
+            seq += 1
+            previous = chain.chain_mac(key, previous, seq, mac)
+            updates.append(AuditEvent(id=event_id, chain_seq=seq, chain_mac=previous))
+        if updates:
+            AuditEvent.objects.bulk_update(updates, ["chain_seq", "chain_mac"], batch_size=500)
+            head_seq, head_mac = seq, previous
+            transaction.on_commit(lambda: anchor.advance(head_seq, head_mac))
+        return len(pending)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from dcc.audit import views
+
+app_name = "audit"
+
+urlpatterns = [
+    path("journal/", views.event_list, name="events"),
+]

@@ -1,0 +1,42 @@
+"""What the home page shows, according to the user's roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from dcc.accounts import permissions, selectors
+from dcc.accounts.models import User
+from dcc.audit.choices import Outcome
+from dcc.audit.models import AuditEvent
+
+
+def home_for(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    assert isinstance(user, User)
+    context: dict[str, Any] = {
+        "memberships": selectors.active_memberships(user),
+        "charter": selectors.current_charter(),
+        "last_logins": list(
+            AuditEvent.objects.filter(actor_user_id=str(user.uuid), action__startswith="auth.login")
+            .order_by("-id")
+            .values("occurred_at", "action", "outcome", "source_ip")[:5]
+        ),
+    }
+    if permissions.can_administer(user):
+        structures = selectors.structures_visible_to(user)
+        context["admin"] = {
+            "structures": structures.count(),
+            "users": selectors.users_visible_to(user).count(),
+            "pending_invitations": selectors.invitations_visible_to(user)
+            .filter(accepted_at__isnull=True, cancelled_at__isnull=True)
+            .count(),
+        }
+    if permissions.can_view_audit(user):
+        context["security"] = {
+            "denied": AuditEvent.objects.filter(outcome=Outcome.DENIED).count(),
+            "pending_seal": AuditEvent.objects.filter(chain_seq__isnull=True).count(),
+        }
+    context["is_platform_admin"] = permissions.is_platform_admin(user)
+    return context
