@@ -35,18 +35,30 @@ def structures(db: None) -> dict[str, Any]:
     from dcc.accounts.models import Structure
 
     network = Structure.objects.create(
-        name="Réseau Test", kind=StructureKind.REGIONAL_NETWORK, national_id_type=StructureIdType.FINESS, national_id="330000019"
+        name="Réseau Test",
+        kind=StructureKind.REGIONAL_NETWORK,
+        national_id_type=StructureIdType.FINESS,
+        national_id="330000019",
     )
     hospital = Structure.objects.create(
-        name="CHU Test", kind=StructureKind.HOSPITAL, national_id_type=StructureIdType.FINESS, national_id="330000035", parent=network
+        name="CHU Test",
+        kind=StructureKind.HOSPITAL,
+        national_id_type=StructureIdType.FINESS,
+        national_id="330000035",
+        parent=network,
     )
     other = Structure.objects.create(
-        name="Clinique Ailleurs", kind=StructureKind.PRIVATE_CLINIC, national_id_type=StructureIdType.FINESS, national_id="330000068"
+        name="Clinique Ailleurs",
+        kind=StructureKind.PRIVATE_CLINIC,
+        national_id_type=StructureIdType.FINESS,
+        national_id="330000068",
     )
     return {"network": network, "hospital": hospital, "other": other}
 
 
-def _user(email: str, *, first: str, last: str, rpps: str | None = None, superuser: bool = False) -> Any:
+def _user(
+    email: str, *, first: str, last: str, rpps: str | None = None, superuser: bool = False
+) -> Any:
     from dcc.accounts.models import User
 
     if superuser:
@@ -70,7 +82,11 @@ def platform_admin(db: None) -> Any:
 def hospital_admin(structures: dict[str, Any]) -> Any:
     from dcc.accounts.choices import Role
 
-    return _member(_user("gestion@chu.test", first="Bruno", last="Gestion"), structures["hospital"], Role.STRUCTURE_ADMIN)
+    return _member(
+        _user("gestion@chu.test", first="Bruno", last="Gestion"),
+        structures["hospital"],
+        Role.STRUCTURE_ADMIN,
+    )
 
 
 @pytest.fixture
@@ -86,7 +102,11 @@ def oncologist(structures: dict[str, Any]) -> Any:
 def rcp_secretary(structures: dict[str, Any]) -> Any:
     from dcc.accounts.choices import Role
 
-    return _member(_user("secretaire@chu.test", first="Fanny", last="Durand"), structures["hospital"], Role.RCP_SECRETARY)
+    return _member(
+        _user("secretaire@chu.test", first="Fanny", last="Durand"),
+        structures["hospital"],
+        Role.RCP_SECRETARY,
+    )
 
 
 @pytest.fixture
@@ -102,7 +122,11 @@ def outsider(structures: dict[str, Any]) -> Any:
 def security_officer(structures: dict[str, Any]) -> Any:
     from dcc.accounts.choices import Role
 
-    return _member(_user("securite@rrc.test", first="Jules", last="Laurent"), structures["network"], Role.SECURITY_OFFICER)
+    return _member(
+        _user("securite@rrc.test", first="Jules", last="Laurent"),
+        structures["network"],
+        Role.SECURITY_OFFICER,
+    )
 
 
 @pytest.fixture
@@ -115,7 +139,6 @@ def charter(platform_admin: Any) -> Any:
 @pytest.fixture
 def totp_device() -> Any:
     """Factory: give a user a confirmed TOTP device and return (device, current token)."""
-    from django_otp.oath import TOTP
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     def make(user: Any) -> tuple[Any, str]:

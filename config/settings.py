@@ -20,12 +20,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
 
 try:
-    DEMO = env.bool("DCC_DEMO")
-    DEV = env.bool("DCC_DEV")
+    DEMO = env.flag("DCC_DEMO")
+    DEV = env.flag("DCC_DEV")
     PRODUCTION = not (DEMO or DEV)
-    DEBUG = env.bool("DCC_DEBUG") and not PRODUCTION
+    DEBUG = env.flag("DCC_DEBUG") and not PRODUCTION
 
-    DATA_DIR = Path(env.str("DCC_DATA_DIR", "" if PRODUCTION else str(BASE_DIR / "var")))
+    DATA_DIR = Path(env.text("DCC_DATA_DIR", None if PRODUCTION else str(BASE_DIR / "var")))
     if not DATA_DIR.is_absolute():
         raise ConfigError(f"DCC_DATA_DIR must be an absolute path; got {DATA_DIR}.")
     _generated = DATA_DIR / "secrets" if not PRODUCTION else None
@@ -41,13 +41,13 @@ try:
         generated_file=_generated / "audit_key" if _generated else None,
         min_bytes=32,
     )
-    AUDIT_KEY_ID = env.str("DCC_AUDIT_KEY_ID", "k1")
-    TRUSTED_PROXY_COUNT = env.int("DCC_TRUSTED_PROXY_COUNT", 0, minimum=0)
-    ALLOWED_HOSTS = env.list(
+    AUDIT_KEY_ID = env.text("DCC_AUDIT_KEY_ID", "k1")
+    TRUSTED_PROXY_COUNT = env.integer("DCC_TRUSTED_PROXY_COUNT", 0, minimum=0)
+    ALLOWED_HOSTS = env.items(
         "DCC_ALLOWED_HOSTS", None if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
     )
-    CSRF_TRUSTED_ORIGINS = env.list("DCC_CSRF_TRUSTED_ORIGINS", [])
-    _database_url = env.str(
+    CSRF_TRUSTED_ORIGINS = env.items("DCC_CSRF_TRUSTED_ORIGINS", [])
+    _database_url = env.text(
         "DATABASE_URL", None if PRODUCTION else f"sqlite:///{DATA_DIR / 'dcc.sqlite3'}"
     )
     if not _database_url.startswith(("sqlite:", "postgres:", "postgresql:")):
@@ -57,10 +57,10 @@ try:
         )
     # In production professionals log in through Pro Santé Connect only; local password+TOTP
     # accounts remain for administrators when DCC_LOCAL_LOGIN allows it.
-    LOCAL_LOGIN = env.str("DCC_LOCAL_LOGIN", "admins" if PRODUCTION else "all")
+    LOCAL_LOGIN = env.text("DCC_LOCAL_LOGIN", "admins" if PRODUCTION else "all")
     if LOCAL_LOGIN not in {"all", "admins", "none"}:
         raise ConfigError(f"DCC_LOCAL_LOGIN must be all, admins or none; got {LOCAL_LOGIN!r}.")
-    REQUIRE_OTP = env.bool("DCC_REQUIRE_OTP", not DEMO)
+    REQUIRE_OTP = env.flag("DCC_REQUIRE_OTP", not DEMO)
     if PRODUCTION and not REQUIRE_OTP:
         raise ConfigError("DCC_REQUIRE_OTP cannot be turned off in production mode.")
 
@@ -75,41 +75,45 @@ try:
         raise ConfigError("DCC_OIDC_CLIENT_ID is required when DCC_OIDC_ISSUER is set.")
     if OIDC_ISSUER and PRODUCTION and not OIDC_ISSUER.startswith("https://"):
         raise ConfigError("DCC_OIDC_ISSUER must be an https:// URL in production mode.")
-    OIDC_ACR_VALUES = env.str("DCC_OIDC_ACR_VALUES", "eidas1")
-    OIDC_SCOPES = env.str("DCC_OIDC_SCOPES", "openid scope_all")
+    OIDC_ACR_VALUES = env.text("DCC_OIDC_ACR_VALUES", "eidas1")
+    OIDC_SCOPES = env.text("DCC_OIDC_SCOPES", "openid scope_all")
     if PRODUCTION and LOCAL_LOGIN == "all":
-        raise ConfigError("DCC_LOCAL_LOGIN=all (password login for every professional) is refused in production.")
+        raise ConfigError(
+            "DCC_LOCAL_LOGIN=all (password login for every professional) is refused in production."
+        )
     if PRODUCTION and not OIDC_ISSUER and LOCAL_LOGIN != "admins":
-        raise ConfigError("Production needs DCC_OIDC_ISSUER (Pro Santé Connect) or DCC_LOCAL_LOGIN=admins.")
+        raise ConfigError(
+            "Production needs DCC_OIDC_ISSUER (Pro Santé Connect) or DCC_LOCAL_LOGIN=admins."
+        )
 
-    SESSION_IDLE_SECONDS = env.int("DCC_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
-    SESSION_ABSOLUTE_SECONDS = env.int("DCC_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=300)
-    LOGIN_MAX_FAILURES = env.int("DCC_LOGIN_MAX_FAILURES", 10, minimum=3)
-    LOGIN_LOCK_SECONDS = env.int("DCC_LOGIN_LOCK_SECONDS", 15 * 60, minimum=60)
-    LOGIN_IP_MAX_FAILURES = env.int("DCC_LOGIN_IP_MAX_FAILURES", 50, minimum=5)
-    INVITATION_DAYS = env.int("DCC_INVITATION_DAYS", 7, minimum=1)
-    AUDIT_SEAL_MODE = env.str("DCC_AUDIT_SEAL", "on_commit")
+    SESSION_IDLE_SECONDS = env.integer("DCC_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+    SESSION_ABSOLUTE_SECONDS = env.integer("DCC_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=300)
+    LOGIN_MAX_FAILURES = env.integer("DCC_LOGIN_MAX_FAILURES", 10, minimum=3)
+    LOGIN_LOCK_SECONDS = env.integer("DCC_LOGIN_LOCK_SECONDS", 15 * 60, minimum=60)
+    LOGIN_IP_MAX_FAILURES = env.integer("DCC_LOGIN_IP_MAX_FAILURES", 50, minimum=5)
+    INVITATION_DAYS = env.integer("DCC_INVITATION_DAYS", 7, minimum=1)
+    AUDIT_SEAL_MODE = env.text("DCC_AUDIT_SEAL", "on_commit")
     if AUDIT_SEAL_MODE not in {"on_commit", "worker"}:
         raise ConfigError(f"DCC_AUDIT_SEAL must be on_commit or worker; got {AUDIT_SEAL_MODE!r}.")
-    AUDIT_ANCHOR_FILE = env.str("DCC_AUDIT_ANCHOR_FILE", str(DATA_DIR / "audit" / "anchor.json"))
+    AUDIT_ANCHOR_FILE = env.text("DCC_AUDIT_ANCHOR_FILE", str(DATA_DIR / "audit" / "anchor.json"))
     if AUDIT_ANCHOR_FILE == "off":
         if PRODUCTION:
             raise ConfigError("DCC_AUDIT_ANCHOR_FILE cannot be off in production mode.")
         AUDIT_ANCHOR_FILE = ""
-    AUDIT_ENABLED = env.bool("DCC_AUDIT_ENABLED", True)
+    AUDIT_ENABLED = env.flag("DCC_AUDIT_ENABLED", True)
     if PRODUCTION and not AUDIT_ENABLED:
         raise ConfigError("DCC_AUDIT_ENABLED cannot be turned off in production mode.")
-    SECURE_SSL_REDIRECT = env.bool("DCC_SSL_REDIRECT", PRODUCTION)
-    EMAIL_BACKEND = env.str(
+    SECURE_SSL_REDIRECT = env.flag("DCC_SSL_REDIRECT", PRODUCTION)
+    EMAIL_BACKEND = env.text(
         "DCC_EMAIL_BACKEND",
         "django.core.mail.backends.smtp.EmailBackend"
         if PRODUCTION
         else "django.core.mail.backends.console.EmailBackend",
     )
-    EMAIL_HOST = env.str("DCC_EMAIL_HOST", "localhost")
-    EMAIL_PORT = env.int("DCC_EMAIL_PORT", 25, minimum=1)
-    DEFAULT_FROM_EMAIL = env.str("DCC_EMAIL_FROM", "dcc@localhost")
-    SITE_URL = env.str("DCC_SITE_URL", "http://127.0.0.1:8000")
+    EMAIL_HOST = env.text("DCC_EMAIL_HOST", "localhost")
+    EMAIL_PORT = env.integer("DCC_EMAIL_PORT", 25, minimum=1)
+    DEFAULT_FROM_EMAIL = env.text("DCC_EMAIL_FROM", "dcc@localhost")
+    SITE_URL = env.text("DCC_SITE_URL", "http://127.0.0.1:8000")
 except ConfigError as error:
     sys.stderr.write(f"dcc: configuration error: {error}\n")
     raise

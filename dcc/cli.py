@@ -15,7 +15,16 @@ def main(argv: list[str] | None = None) -> None:
     if len(args) > 1 and args[1] == "demo" and not os.environ.get("DCC_DEV"):
         os.environ.setdefault("DCC_DEMO", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.conf import settings
     from django.core.management import execute_from_command_line
+
+    from dcc.core.env import ConfigError
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - load settings now, to report errors plainly
+    except ConfigError:
+        # config.settings already printed which variable is wrong.
+        raise SystemExit(2) from None
 
     from dcc.core.context import set_actor, system_actor
 

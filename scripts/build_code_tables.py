@@ -26,8 +26,8 @@ TABLES = {
 
 
 def read_value_set(path: Path) -> dict[str, object]:
-    tree = ElementTree.parse(path)
-    value_set = tree.getroot().find(f"{SVS}ValueSet")
+    root = ElementTree.parse(path).getroot()
+    value_set = root.find(f"{SVS}ValueSet") if root is not None else None
     if value_set is None:
         raise SystemExit(f"{path}: no ValueSet element")
     concepts = [

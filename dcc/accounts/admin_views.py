@@ -12,10 +12,10 @@ from dcc.accounts import permissions, selectors
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_administer(request.user):  # type: ignore[arg-type]
+    if not permissions.can_administer(request.user):
         raise PermissionDenied
     return render(
         request,
         "accounts/admin_index.html",
-        {"structures": selectors.structures_visible_to(request.user)},  # type: ignore[arg-type]
+        {"structures": selectors.structures_visible_to(request.user)},
     )

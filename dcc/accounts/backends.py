@@ -29,7 +29,7 @@ class ThrottledPasswordBackend(ModelBackend):
     Every path (unknown name, wrong password, locked, policy refusal) costs one Argon2 hash,
     so response times do not tell whether an account exists."""
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,
@@ -40,7 +40,9 @@ class ThrottledPasswordBackend(ModelBackend):
         if not login or password is None:
             return None
         source_ip = getattr(request, "source_ip", "") if request else ""
-        keys = [throttle.account_key(login)] + ([throttle.address_key(source_ip)] if source_ip else [])
+        keys = [throttle.account_key(login)] + (
+            [throttle.address_key(source_ip)] if source_ip else []
+        )
         if throttle.is_locked(*keys):
             make_password(password)
             if request is not None:

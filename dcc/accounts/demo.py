@@ -11,7 +11,8 @@ from dcc.accounts import services
 from dcc.accounts.choices import Role, StructureIdType, StructureKind
 from dcc.accounts.models import Charter, Membership, Structure, User
 
-DEMO_PASSWORD = "Demo-DCC-2026!"
+# Printed by the Quick start on purpose: demo accounts only, refused outside demo mode.
+DEMO_PASSWORD = "Demo-DCC-2026!"  # noqa: S105
 
 CHARTER_TITLE = "Charte d'utilisation du Dossier Communicant en Cancérologie"
 CHARTER_BODY = """\
@@ -43,22 +44,72 @@ class DemoAccount:
 
 STRUCTURES = [
     # key, name, kind, FINESS, parent key
-    ("rrc", "Réseau Régional de Cancérologie Démo", StructureKind.REGIONAL_NETWORK, "330000019", None),
+    (
+        "rrc",
+        "Réseau Régional de Cancérologie Démo",
+        StructureKind.REGIONAL_NETWORK,
+        "330000019",
+        None,
+    ),
     ("3c", "3C Métropole Démo", StructureKind.COORDINATION_CENTRE, "330000027", "rrc"),
     ("chu", "CHU Démo — Hôpital Saint-Exemple", StructureKind.HOSPITAL, "330000035", "3c"),
     ("ch", "Centre Hospitalier Démo de Bourg", StructureKind.HOSPITAL, "330000043", "3c"),
-    ("cabinet", "Cabinet de médecine générale Démo", StructureKind.PRIVATE_PRACTICE, "330000050", "rrc"),
+    (
+        "cabinet",
+        "Cabinet de médecine générale Démo",
+        StructureKind.PRIVATE_PRACTICE,
+        "330000050",
+        "rrc",
+    ),
 ]
 
 ACCOUNTS = [
     DemoAccount("admin@demo.dcc", "Alice", "Admin", "", "rrc", superuser=True),
     DemoAccount("admin.chu@demo.dcc", "Bruno", "Gestionnaire", Role.STRUCTURE_ADMIN, "chu"),
-    DemoAccount("oncologue@demo.dcc", "Claire", "Martin", Role.PHYSICIAN, "chu", "10000100007", "G15_10", "G15_10/SM36"),
-    DemoAccount("chirurgien@demo.dcc", "David", "Bernard", Role.PHYSICIAN, "ch", "10000100015", "G15_10", "G15_10/SM52"),
-    DemoAccount("coordonnateur@demo.dcc", "Emma", "Petit", Role.RCP_COORDINATOR, "3c", "10000100023", "G15_10", "G15_10/SM36"),
+    DemoAccount(
+        "oncologue@demo.dcc",
+        "Claire",
+        "Martin",
+        Role.PHYSICIAN,
+        "chu",
+        "10000100007",
+        "G15_10",
+        "G15_10/SM36",
+    ),
+    DemoAccount(
+        "chirurgien@demo.dcc",
+        "David",
+        "Bernard",
+        Role.PHYSICIAN,
+        "ch",
+        "10000100015",
+        "G15_10",
+        "G15_10/SM52",
+    ),
+    DemoAccount(
+        "coordonnateur@demo.dcc",
+        "Emma",
+        "Petit",
+        Role.RCP_COORDINATOR,
+        "3c",
+        "10000100023",
+        "G15_10",
+        "G15_10/SM36",
+    ),
     DemoAccount("secretaire@demo.dcc", "Fanny", "Durand", Role.RCP_SECRETARY, "3c"),
-    DemoAccount("ide@demo.dcc", "Gaël", "Leroy", Role.COORDINATING_NURSE, "chu", "10000100031", "G15_60"),
-    DemoAccount("generaliste@demo.dcc", "Hugo", "Moreau", Role.GENERAL_PRACTITIONER, "cabinet", "10000100049", "G15_10", "G15_10/SM54"),
+    DemoAccount(
+        "ide@demo.dcc", "Gaël", "Leroy", Role.COORDINATING_NURSE, "chu", "10000100031", "G15_60"
+    ),
+    DemoAccount(
+        "generaliste@demo.dcc",
+        "Hugo",
+        "Moreau",
+        Role.GENERAL_PRACTITIONER,
+        "cabinet",
+        "10000100049",
+        "G15_10",
+        "G15_10/SM54",
+    ),
     DemoAccount("lecture@demo.dcc", "Inès", "Simon", Role.READ_ONLY, "rrc"),
     DemoAccount("securite@demo.dcc", "Jules", "Laurent", Role.SECURITY_OFFICER, "rrc"),
 ]
@@ -70,11 +121,16 @@ def seed(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
         admin = User.objects.filter(email=ACCOUNTS[0].email).first()
         if admin is None:
             admin = User.objects.create_superuser(
-                ACCOUNTS[0].email, password, first_name=ACCOUNTS[0].first_name, last_name=ACCOUNTS[0].last_name
+                ACCOUNTS[0].email,
+                password,
+                first_name=ACCOUNTS[0].first_name,
+                last_name=ACCOUNTS[0].last_name,
             )
         structures: dict[str, Structure] = {}
         for key, name, kind, finess, parent in STRUCTURES:
-            existing = Structure.objects.filter(national_id_type=StructureIdType.FINESS, national_id=finess).first()
+            existing = Structure.objects.filter(
+                national_id_type=StructureIdType.FINESS, national_id=finess
+            ).first()
             structures[key] = existing or services.create_structure(
                 actor=admin,
                 name=name,
@@ -96,7 +152,11 @@ def seed(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
                     specialty_code=account.specialty,
                 )
             structure = structures[account.structure]
-            if not Membership.objects.active().filter(user=user, structure=structure, role=account.role).exists():
+            if (
+                not Membership.objects.active()
+                .filter(user=user, structure=structure, role=account.role)
+                .exists()
+            ):
                 services.grant_role(actor=admin, user=user, structure=structure, role=account.role)
         if not Charter.objects.exists():
             services.publish_charter(actor=admin, title=CHARTER_TITLE, body=CHARTER_BODY)

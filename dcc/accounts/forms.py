@@ -12,9 +12,18 @@ from dcc.accounts.models import Structure
 from dcc.interop.terminology import value_sets
 
 
+def set_choices(form: forms.Form, name: str, choices: list[tuple[str, str]]) -> None:
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(name)
+    field.choices = choices
+
+
 class LoginForm(forms.Form):
     email = forms.EmailField(label=_("Adresse électronique"), max_length=254)
-    password = forms.CharField(label=_("Mot de passe"), strip=False, widget=forms.PasswordInput, max_length=256)
+    password = forms.CharField(
+        label=_("Mot de passe"), strip=False, widget=forms.PasswordInput, max_length=256
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -32,7 +41,12 @@ class TokenForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["token"].widget.attrs.update(
-            {"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "pattern": "[0-9 ]*"}
+            {
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "pattern": "[0-9 ]*",
+            }
         )
 
 
@@ -44,7 +58,9 @@ class CharterAcceptForm(forms.Form):
 
 class CharterPublishForm(forms.Form):
     title = forms.CharField(label=_("Titre"), max_length=200)
-    body = forms.CharField(label=_("Texte de la charte"), widget=forms.Textarea(attrs={"rows": 16}), max_length=100_000)
+    body = forms.CharField(
+        label=_("Texte de la charte"), widget=forms.Textarea(attrs={"rows": 16}), max_length=100_000
+    )
 
 
 def _structure_choices(structures: Any) -> list[tuple[str, str]]:
@@ -54,9 +70,13 @@ def _structure_choices(structures: Any) -> list[tuple[str, str]]:
 class StructureForm(forms.Form):
     name = forms.CharField(label=_("Nom"), max_length=200)
     kind = forms.ChoiceField(label=_("Type de structure"), choices=StructureKind.choices)
-    national_id_type = forms.ChoiceField(label=_("Type d'identifiant national"), choices=StructureIdType.choices)
+    national_id_type = forms.ChoiceField(
+        label=_("Type d'identifiant national"), choices=StructureIdType.choices
+    )
     national_id = forms.CharField(
-        label=_("Identifiant national"), max_length=32, help_text=_("FINESS : 9 caractères ; SIRET : 14 chiffres.")
+        label=_("Identifiant national"),
+        max_length=32,
+        help_text=_("FINESS : 9 caractères ; SIRET : 14 chiffres."),
     )
     parent = forms.ChoiceField(label=_("Rattachement (réseau, 3C, établissement)"), required=False)
     is_active = forms.BooleanField(label=_("Structure active"), required=False, initial=True)
@@ -64,7 +84,7 @@ class StructureForm(forms.Form):
     def __init__(self, *args: Any, parents: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.parents = {str(s.uuid): s for s in parents}
-        self.fields["parent"].choices = _structure_choices(parents)
+        set_choices(self, "parent", _structure_choices(parents))
         if editing:
             for name in ("national_id_type", "national_id"):
                 self.fields[name].disabled = True
@@ -92,8 +112,8 @@ class ProfessionalFields(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["profession_code"].choices = [("", "—"), *value_sets.profession_choices()]
-        self.fields["specialty_code"].choices = [("", "—"), *value_sets.specialty_choices()]
+        set_choices(self, "profession_code", [("", "—"), *value_sets.profession_choices()])
+        set_choices(self, "specialty_code", [("", "—"), *value_sets.specialty_choices()])
 
 
 class InvitationForm(ProfessionalFields):
@@ -101,18 +121,28 @@ class InvitationForm(ProfessionalFields):
     structure = forms.ChoiceField(label=_("Structure"))
     role = forms.ChoiceField(label=_("Rôle"), choices=Role.choices)
 
-    field_order = ["email", "first_name", "last_name", "rpps", "profession_code", "specialty_code", "structure", "role"]
+    field_order = [
+        "email",
+        "first_name",
+        "last_name",
+        "rpps",
+        "profession_code",
+        "specialty_code",
+        "structure",
+        "role",
+    ]
 
     def __init__(self, *args: Any, structures: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.structures = {str(s.uuid): s for s in structures}
-        self.fields["structure"].choices = [(key, s.name) for key, s in self.structures.items()]
+        set_choices(self, "structure", [(key, s.name) for key, s in self.structures.items()])
 
     def clean_structure(self) -> Structure:
         value = self.cleaned_data["structure"]
         if value not in self.structures:
             raise forms.ValidationError(_("Structure inconnue."))
-        return self.structures[value]
+        structure: Structure = self.structures[value]
+        return structure
 
 
 class GrantRoleForm(forms.Form):
@@ -122,18 +152,26 @@ class GrantRoleForm(forms.Form):
     def __init__(self, *args: Any, structures: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.structures = {str(s.uuid): s for s in structures}
-        self.fields["structure"].choices = [(key, s.name) for key, s in self.structures.items()]
+        set_choices(self, "structure", [(key, s.name) for key, s in self.structures.items()])
 
     def clean_structure(self) -> Structure:
         value = self.cleaned_data["structure"]
         if value not in self.structures:
             raise forms.ValidationError(_("Structure inconnue."))
-        return self.structures[value]
+        structure: Structure = self.structures[value]
+        return structure
 
 
 class SetPasswordForm(forms.Form):
-    password1 = forms.CharField(label=_("Mot de passe"), strip=False, widget=forms.PasswordInput, max_length=256)
-    password2 = forms.CharField(label=_("Confirmation du mot de passe"), strip=False, widget=forms.PasswordInput, max_length=256)
+    password1 = forms.CharField(
+        label=_("Mot de passe"), strip=False, widget=forms.PasswordInput, max_length=256
+    )
+    password2 = forms.CharField(
+        label=_("Confirmation du mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput,
+        max_length=256,
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -26,7 +26,9 @@ SEEN_RESOLUTION = 60
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith(("/api/", "/fhir/")) or "application/json" in request.headers.get("Accept", "")
+    return request.path.startswith(
+        ("/api/", "/fhir/")
+    ) or "application/json" in request.headers.get("Accept", "")
 
 
 class SessionPolicyMiddleware:
@@ -51,7 +53,9 @@ class SessionPolicyMiddleware:
                 if _wants_json(request):
                     return JsonResponse({"error": "session_expired"}, status=401)
                 messages.info(request, _("Votre session a expiré : reconnectez-vous."))
-                return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}")
+                return redirect(
+                    f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
+                )
             now = int(time.time())
             if now - int(request.session.get("dcc_seen_at", 0)) >= SEEN_RESOLUTION:
                 request.session["dcc_seen_at"] = now
@@ -88,7 +92,11 @@ class CharterMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if isinstance(user, User) and user.is_authenticated and not request.path.startswith(CHARTER_EXEMPT_PREFIXES):
+        if (
+            isinstance(user, User)
+            and user.is_authenticated
+            and not request.path.startswith(CHARTER_EXEMPT_PREFIXES)
+        ):
             charter = selectors.current_charter()
             if charter is not None and request.session.get("dcc_charter") != charter.version:
                 if selectors.has_accepted_current_charter(user):
@@ -96,8 +104,13 @@ class CharterMiddleware:
                 else:
                     if _wants_json(request) or request.method not in ("GET", "HEAD"):
                         return JsonResponse(
-                            {"error": "charter_not_accepted", "detail": "La charte d'utilisation doit être acceptée."},
+                            {
+                                "error": "charter_not_accepted",
+                                "detail": "La charte d'utilisation doit être acceptée.",
+                            },
                             status=403,
                         )
-                    return redirect(f"{reverse('accounts:charter')}?{urlencode({'next': request.get_full_path()})}")
+                    return redirect(
+                        f"{reverse('accounts:charter')}?{urlencode({'next': request.get_full_path()})}"
+                    )
         return self.get_response(request)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
 from typing import Any, ClassVar
+from uuid import uuid4
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -84,7 +84,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     deactivated_at = models.DateTimeField(null=True, blank=True)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -207,6 +207,9 @@ class CharterAcceptance(models.Model):
             models.UniqueConstraint(fields=["user", "charter"], name="charter_acceptance_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} v{self.charter_id} {self.accepted_at:%Y-%m-%d}"
+
 
 class LoginThrottle(models.Model):
     """Consecutive failed logins for one key (a hashed login name, or a source address).
@@ -218,3 +221,6 @@ class LoginThrottle(models.Model):
     failures = models.PositiveIntegerField(default=0)
     last_failure_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -22,7 +22,9 @@ def pending_device(user: User) -> TOTPDevice:
     """The unconfirmed device being enrolled, created on first call."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Application d'authentification", confirmed=False)
+        device = TOTPDevice.objects.create(
+            user=user, name="Application d'authentification", confirmed=False
+        )
     return device
 
 

@@ -35,9 +35,10 @@ def administered_structure_ids(user: AnyUser) -> set[int]:
     found = set(roots)
     frontier = roots
     while frontier:
-        frontier = set(
-            Structure.objects.filter(parent_id__in=frontier).values_list("id", flat=True)
-        ) - found
+        frontier = (
+            set(Structure.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
+            - found
+        )
         found |= frontier
     return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 
@@ -52,6 +53,14 @@ def has_accepted_current_charter(user: User) -> bool:
     if charter is None:
         return True
     return CharterAcceptance.objects.filter(user=user, charter=charter).exists()
+
+
+def request_user(request: HttpRequest) -> User:
+    """The authenticated professional behind a request (views behind ``login_required``)."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise PermissionDenied
+    return user
 
 
 def actor_for_request(request: HttpRequest) -> Actor:

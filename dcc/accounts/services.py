@@ -54,10 +54,20 @@ def _structure_snapshot(structure: Structure) -> dict[str, Any]:
 
 def validate_structure_id(national_id_type: str, national_id: str) -> None:
     checks = {
-        StructureIdType.FINESS: (is_valid_finess, _("Numéro FINESS invalide : 9 caractères dont une clé de contrôle.")),
-        StructureIdType.SIRET: (is_valid_siret, _("Numéro SIRET invalide : 14 chiffres dont une clé de contrôle.")),
+        StructureIdType.FINESS: (
+            is_valid_finess,
+            _("Numéro FINESS invalide : 9 caractères dont une clé de contrôle."),
+        ),
+        StructureIdType.SIRET: (
+            is_valid_siret,
+            _("Numéro SIRET invalide : 14 chiffres dont une clé de contrôle."),
+        ),
     }
-    check = checks.get(StructureIdType(national_id_type)) if national_id_type in StructureIdType.values else None
+    check = (
+        checks.get(StructureIdType(national_id_type))
+        if national_id_type in StructureIdType.values
+        else None
+    )
     if national_id_type not in StructureIdType.values:
         raise ValidationError({"national_id_type": _("Type d'identifiant inconnu.")})
     if check and not check[0](national_id):
@@ -79,7 +89,9 @@ def create_structure(
         raise _deny(Action.STRUCTURE_CREATED, resource_type="Structure")
     national_id = national_id.strip().upper()
     validate_structure_id(national_id_type, national_id)
-    if Structure.objects.filter(national_id_type=national_id_type, national_id=national_id).exists():
+    if Structure.objects.filter(
+        national_id_type=national_id_type, national_id=national_id
+    ).exists():
         raise ValidationError({"national_id": _("Une structure porte déjà cet identifiant.")})
     with transaction.atomic():
         structure = Structure(
@@ -101,16 +113,35 @@ def create_structure(
 
 
 def update_structure(
-    *, actor: User, structure: Structure, name: str, kind: str, parent: Structure | None, is_active: bool
+    *,
+    actor: User,
+    structure: Structure,
+    name: str,
+    kind: str,
+    parent: Structure | None,
+    is_active: bool,
 ) -> Structure:
     if not permissions.can_manage_structure(actor, structure):
-        raise _deny(Action.STRUCTURE_UPDATED, resource_type="Structure", resource_id=str(structure.uuid))
+        raise _deny(
+            Action.STRUCTURE_UPDATED, resource_type="Structure", resource_id=str(structure.uuid)
+        )
     if parent is not None and (parent.pk == structure.pk or _is_below(parent, structure)):
-        raise ValidationError({"parent": _("Une structure ne peut pas être rattachée à elle-même ou à l'une de ses structures membres.")})
+        raise ValidationError(
+            {
+                "parent": _(
+                    "Une structure ne peut pas être rattachée à elle-même ou à l'une de ses structures membres."
+                )
+            }
+        )
     with transaction.atomic():
         locked = Structure.objects.select_for_update().get(pk=structure.pk)
         before = _structure_snapshot(locked)
-        locked.name, locked.kind, locked.parent, locked.is_active = name.strip(), kind, parent, is_active
+        locked.name, locked.kind, locked.parent, locked.is_active = (
+            name.strip(),
+            kind,
+            parent,
+            is_active,
+        )
         locked.full_clean()
         locked.save()
         record_event(
@@ -143,7 +174,9 @@ def _validate_professional_codes(profession_code: str, specialty_code: str, rpps
         if specialty_code not in {c.code for c in value_sets.specialties()}:
             errors["specialty_code"] = _("Spécialité inconnue du jeu de valeurs CI-SIS.")
         elif profession_code and not specialty_code.startswith(profession_code + "/"):
-            errors["specialty_code"] = _("Cette spécialité ne correspond pas à la profession choisie.")
+            errors["specialty_code"] = _(
+                "Cette spécialité ne correspond pas à la profession choisie."
+            )
     if errors:
         raise ValidationError(errors)
 
@@ -172,7 +205,13 @@ def invite_user(
     if role not in Role.values:
         raise ValidationError({"role": _("Rôle inconnu.")})
     if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": _("Un compte existe déjà avec cette adresse : attribuez-lui un rôle depuis sa fiche.")})
+        raise ValidationError(
+            {
+                "email": _(
+                    "Un compte existe déjà avec cette adresse : attribuez-lui un rôle depuis sa fiche."
+                )
+            }
+        )
     if rpps and User.objects.filter(rpps=rpps).exists():
         raise ValidationError({"rpps": _("Un compte existe déjà avec ce numéro RPPS.")})
     now = timezone.now()
@@ -220,7 +259,9 @@ def invite_user(
 
 def find_invitation(token: str) -> Invitation | None:
     """The pending invitation for a token; None when unknown, used, cancelled or expired."""
-    invitation = Invitation.objects.select_related("structure").filter(token_hash=_token_hash(token)).first()
+    invitation = (
+        Invitation.objects.select_related("structure").filter(token_hash=_token_hash(token)).first()
+    )
     if invitation is None or invitation.accepted_at or invitation.cancelled_at:
         return None
     if invitation.expires_at <= timezone.now():
@@ -231,8 +272,12 @@ def find_invitation(token: str) -> Invitation | None:
 def accept_invitation(*, token: str, password: str) -> User:
     invitation = find_invitation(token)
     if invitation is None:
-        raise ValidationError(_("Ce lien d'invitation n'est plus valable (expiré, déjà utilisé ou annulé)."))
-    candidate = User(email=invitation.email, first_name=invitation.first_name, last_name=invitation.last_name)
+        raise ValidationError(
+            _("Ce lien d'invitation n'est plus valable (expiré, déjà utilisé ou annulé).")
+        )
+    candidate = User(
+        email=invitation.email, first_name=invitation.first_name, last_name=invitation.last_name
+    )
     validate_password(password, candidate)
     try:
         with transaction.atomic():
@@ -249,7 +294,10 @@ def accept_invitation(*, token: str, password: str) -> User:
                 specialty_code=invitation.specialty_code,
             )
             membership = Membership.objects.create(
-                user=user, structure=invitation.structure, role=invitation.role, granted_by=invitation.invited_by
+                user=user,
+                structure=invitation.structure,
+                role=invitation.role,
+                granted_by=invitation.invited_by,
             )
             locked.accepted_at = timezone.now()
             locked.accepted_user = user
@@ -267,13 +315,17 @@ def accept_invitation(*, token: str, password: str) -> User:
                 details=_membership_change(None, membership, target=user),
             )
     except IntegrityError:
-        raise ValidationError(_("Un compte existe déjà avec cette adresse ou ce numéro RPPS.")) from None
+        raise ValidationError(
+            _("Un compte existe déjà avec cette adresse ou ce numéro RPPS.")
+        ) from None
     return user
 
 
 def cancel_invitation(*, actor: User, invitation: Invitation) -> None:
     if not permissions.can_manage_structure(actor, invitation.structure):
-        raise _deny(Action.USER_INVITED, resource_type="Invitation", resource_id=str(invitation.uuid))
+        raise _deny(
+            Action.USER_INVITED, resource_type="Invitation", resource_id=str(invitation.uuid)
+        )
     with transaction.atomic():
         invitation.cancelled_at = timezone.now()
         invitation.save(update_fields=["cancelled_at", "updated_at"])
@@ -285,24 +337,42 @@ def cancel_invitation(*, actor: User, invitation: Invitation) -> None:
         )
 
 
-def _membership_change(before: Membership | None, after: Membership | None, *, target: User) -> dict[str, Any]:
+def _membership_change(
+    before: Membership | None, after: Membership | None, *, target: User
+) -> dict[str, Any]:
     def state(m: Membership | None) -> dict[str, Any] | None:
         if m is None:
             return None
         return {"structure": str(m.structure.uuid), "role": m.role, "active": m.revoked_at is None}
 
-    return {"target_user": str(target.uuid), "target_rpps": target.rpps or "", "before": state(before), "after": state(after)}
+    return {
+        "target_user": str(target.uuid),
+        "target_rpps": target.rpps or "",
+        "before": state(before),
+        "after": state(after),
+    }
 
 
 def grant_role(*, actor: User, user: User, structure: Structure, role: str) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": _("Rôle inconnu.")})
-    if not permissions.can_grant_role(actor, structure, role) or actor.pk == user.pk and not actor.is_superuser:
-        raise _deny(Action.ROLE_GRANTED, resource_type="User", resource_id=str(user.uuid), details={"role": role, "structure": str(structure.uuid)})
+    if (
+        not permissions.can_grant_role(actor, structure, role)
+        or actor.pk == user.pk
+        and not actor.is_superuser
+    ):
+        raise _deny(
+            Action.ROLE_GRANTED,
+            resource_type="User",
+            resource_id=str(user.uuid),
+            details={"role": role, "structure": str(structure.uuid)},
+        )
     if Membership.objects.active().filter(user=user, structure=structure, role=role).exists():
         raise ValidationError({"role": _("Ce professionnel a déjà ce rôle dans cette structure.")})
     with transaction.atomic():
-        membership = Membership.objects.create(user=user, structure=structure, role=role, granted_by=actor)
+        membership = Membership.objects.create(
+            user=user, structure=structure, role=role, granted_by=actor
+        )
         record_event(
             action=Action.ROLE_GRANTED,
             resource_type="Membership",
@@ -316,9 +386,15 @@ def revoke_role(*, actor: User, membership: Membership) -> Membership:
     if not permissions.can_manage_structure(actor, membership.structure) or (
         actor.pk == membership.user_id and not actor.is_superuser
     ):
-        raise _deny(Action.ROLE_REVOKED, resource_type="Membership", resource_id=str(membership.uuid))
+        raise _deny(
+            Action.ROLE_REVOKED, resource_type="Membership", resource_id=str(membership.uuid)
+        )
     with transaction.atomic():
-        locked = Membership.objects.select_for_update().select_related("structure", "user").get(pk=membership.pk)
+        locked = (
+            Membership.objects.select_for_update()
+            .select_related("structure", "user")
+            .get(pk=membership.pk)
+        )
         if locked.revoked_at is not None:
             raise ValidationError(_("Ce rôle a déjà été retiré."))
         before = Membership(structure=locked.structure, role=locked.role)
@@ -350,13 +426,24 @@ def set_user_active(*, actor: User, user: User, active: bool) -> User:
             action=action,
             resource_type="User",
             resource_id=str(locked.uuid),
-            details={"before": {"is_active": before}, "after": {"is_active": active}, "target_rpps": locked.rpps or ""},
+            details={
+                "before": {"is_active": before},
+                "after": {"is_active": active},
+                "target_rpps": locked.rpps or "",
+            },
         )
     return locked
 
 
 def update_professional(
-    *, actor: User, user: User, first_name: str, last_name: str, rpps: str, profession_code: str, specialty_code: str
+    *,
+    actor: User,
+    user: User,
+    first_name: str,
+    last_name: str,
+    rpps: str,
+    profession_code: str,
+    specialty_code: str,
 ) -> User:
     if not permissions.can_manage_user(actor, user):
         raise _deny(Action.USER_UPDATED, resource_type="User", resource_id=str(user.uuid))
@@ -388,7 +475,10 @@ def publish_charter(*, actor: User, title: str, body: str) -> Charter:
     with transaction.atomic():
         latest = Charter.objects.select_for_update().order_by("-version").first()
         charter = Charter.objects.create(
-            version=(latest.version + 1) if latest else 1, title=title.strip(), body=body.strip(), published_by=actor
+            version=(latest.version + 1) if latest else 1,
+            title=title.strip(),
+            body=body.strip(),
+            published_by=actor,
         )
         record_event(
             action=Action.CHARTER_PUBLISHED,
@@ -418,10 +508,17 @@ def record_login(*, user: User, method: str) -> None:
     with transaction.atomic():
         throttle.reset(user.email)
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-        record_event(action=Action.LOGIN, resource_type="User", resource_id=str(user.uuid), details={"method": method})
+        record_event(
+            action=Action.LOGIN,
+            resource_type="User",
+            resource_id=str(user.uuid),
+            details={"method": method},
+        )
 
 
-def record_login_failure(*, login: str, source_ip: str, action: str = Action.LOGIN_FAILED, locked: bool = False) -> None:
+def record_login_failure(
+    *, login: str, source_ip: str, action: str = Action.LOGIN_FAILED, locked: bool = False
+) -> None:
     """Trace a failed login. The login name is kept as a hash: it may be a typo of someone else's."""
     with transaction.atomic():
         record_event(

@@ -38,7 +38,9 @@ def register_failure(key: str, *, limit: int) -> bool:
         if row.locked_until and row.locked_until <= now:
             row.failures = 0
             row.locked_until = None
-        LoginThrottle.objects.filter(pk=row.pk).update(failures=F("failures") + 1, last_failure_at=now)
+        LoginThrottle.objects.filter(pk=row.pk).update(
+            failures=F("failures") + 1, last_failure_at=now
+        )
         row.refresh_from_db()
         if row.failures >= limit:
             row.locked_until = now + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS)
@@ -51,7 +53,9 @@ def register_failure(key: str, *, limit: int) -> bool:
 def register_failures(login: str, source_ip: str) -> bool:
     locked = register_failure(account_key(login), limit=settings.LOGIN_MAX_FAILURES)
     if source_ip:
-        locked = register_failure(address_key(source_ip), limit=settings.LOGIN_IP_MAX_FAILURES) or locked
+        locked = (
+            register_failure(address_key(source_ip), limit=settings.LOGIN_IP_MAX_FAILURES) or locked
+        )
     return locked
 
 

@@ -40,7 +40,9 @@ GENERIC_LOGIN_ERROR = "Adresse électronique ou mot de passe incorrect."
 
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return reverse(settings.LOGIN_REDIRECT_URL)
 
@@ -66,7 +68,10 @@ def _preauth_user(request: HttpRequest) -> User | None:
     data = request.session.get("dcc_preauth")
     if not isinstance(data, dict) or data.get("at", 0) + PREAUTH_SECONDS < time.time():
         return None
-    user = User.objects.filter(pk=data.get("user"), is_active=True).first()
+    user_pk = data.get("user")
+    if not isinstance(user_pk, int):
+        return None
+    user = User.objects.filter(pk=user_pk, is_active=True).first()
     if user is None or str(user.security_stamp) != data.get("stamp"):
         return None
     return user
@@ -83,10 +88,19 @@ def login_view(request: HttpRequest) -> HttpResponse:
         user = authenticate(request, username=email, password=form.cleaned_data["password"])
         if isinstance(user, User):
             if not settings.REQUIRE_OTP:
-                complete_login(request, user, method=LoginMethod.PASSWORD, backend="dcc.accounts.backends.ThrottledPasswordBackend")
+                complete_login(
+                    request,
+                    user,
+                    method=LoginMethod.PASSWORD,
+                    backend="dcc.accounts.backends.ThrottledPasswordBackend",
+                )
                 return HttpResponseRedirect(_safe_next(request))
             request.session.cycle_key()
-            request.session["dcc_preauth"] = {"user": user.pk, "stamp": str(user.security_stamp), "at": time.time()}
+            request.session["dcc_preauth"] = {
+                "user": user.pk,
+                "stamp": str(user.security_stamp),
+                "at": time.time(),
+            }
             step = "accounts:otp_verify" if otp.confirmed_device(user) else "accounts:otp_enrol"
             target = reverse(step)
             next_url = request.POST.get("next")
@@ -94,9 +108,17 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 target += "?next=" + next_url
             return redirect(target)
         locked = bool(getattr(request, "dcc_login_locked", False))
-        services.record_login_failure(login=email, source_ip=getattr(request, "source_ip", ""), locked=locked)
+        services.record_login_failure(
+            login=email, source_ip=getattr(request, "source_ip", ""), locked=locked
+        )
         if locked:
-            form.add_error(None, _("Trop de tentatives infructueuses : la connexion est bloquée pendant %(minutes)s minutes.") % {"minutes": settings.LOGIN_LOCK_SECONDS // 60})
+            form.add_error(
+                None,
+                _(
+                    "Trop de tentatives infructueuses : la connexion est bloquée pendant %(minutes)s minutes."
+                )
+                % {"minutes": settings.LOGIN_LOCK_SECONDS // 60},
+            )
         else:
             form.add_error(None, _(GENERIC_LOGIN_ERROR))
     return render(
@@ -140,18 +162,31 @@ def otp_verify_view(request: HttpRequest) -> HttpResponse:
 
         if throttle.is_locked(throttle.account_key(user.email)):
             request.session.pop("dcc_preauth", None)
-            messages.error(request, _("Trop de tentatives infructueuses : la connexion est temporairement bloquée."))
+            messages.error(
+                request,
+                _("Trop de tentatives infructueuses : la connexion est temporairement bloquée."),
+            )
             return redirect("accounts:login")
         if otp.verify(device, form.cleaned_data["token"]):
             request.session.pop("dcc_preauth", None)
-            complete_login(request, user, method=LoginMethod.PASSWORD_TOTP, backend="dcc.accounts.backends.ThrottledPasswordBackend")
+            complete_login(
+                request,
+                user,
+                method=LoginMethod.PASSWORD_TOTP,
+                backend="dcc.accounts.backends.ThrottledPasswordBackend",
+            )
             otp_login(request, device)
             return HttpResponseRedirect(_safe_next(request))
         if _otp_failed(request, user):
-            messages.error(request, _("Trop de tentatives infructueuses : la connexion est temporairement bloquée."))
+            messages.error(
+                request,
+                _("Trop de tentatives infructueuses : la connexion est temporairement bloquée."),
+            )
             return redirect("accounts:login")
         form.add_error("token", _("Code incorrect ou expiré."))
-    return render(request, "accounts/otp_verify.html", {"form": form, "next": request.GET.get("next", "")})
+    return render(
+        request, "accounts/otp_verify.html", {"form": form, "next": request.GET.get("next", "")}
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -167,18 +202,33 @@ def otp_enrol_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if otp.confirm_enrolment(user=user, device=device, token=form.cleaned_data["token"]):
             request.session.pop("dcc_preauth", None)
-            complete_login(request, user, method=LoginMethod.PASSWORD_TOTP, backend="dcc.accounts.backends.ThrottledPasswordBackend")
+            complete_login(
+                request,
+                user,
+                method=LoginMethod.PASSWORD_TOTP,
+                backend="dcc.accounts.backends.ThrottledPasswordBackend",
+            )
             otp_login(request, device)
             messages.success(request, _("Votre second facteur est enregistré."))
             return HttpResponseRedirect(_safe_next(request))
         if _otp_failed(request, user):
-            messages.error(request, _("Trop de tentatives infructueuses : la connexion est temporairement bloquée."))
+            messages.error(
+                request,
+                _("Trop de tentatives infructueuses : la connexion est temporairement bloquée."),
+            )
             return redirect("accounts:login")
-        form.add_error("token", _("Code incorrect : vérifiez l'heure de votre téléphone et recommencez."))
+        form.add_error(
+            "token", _("Code incorrect : vérifiez l'heure de votre téléphone et recommencez.")
+        )
     return render(
         request,
         "accounts/otp_enrol.html",
-        {"form": form, "qr_svg": otp.qr_svg(device), "secret": otp.secret_base32(device), "next": request.GET.get("next", "")},
+        {
+            "form": form,
+            "qr_svg": otp.qr_svg(device),
+            "secret": otp.secret_base32(device),
+            "next": request.GET.get("next", ""),
+        },
     )
 
 
@@ -186,7 +236,11 @@ def otp_enrol_view(request: HttpRequest) -> HttpResponse:
 def logout_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         with transaction.atomic():
-            record_event(action=Action.LOGOUT, resource_type="User", resource_id=str(getattr(request.user, "uuid", "")))
+            record_event(
+                action=Action.LOGOUT,
+                resource_type="User",
+                resource_id=str(getattr(request.user, "uuid", "")),
+            )
     logout(request)
     messages.info(request, _("Vous êtes déconnecté(e)."))
     return redirect("accounts:login")
@@ -196,36 +250,58 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def charter_view(request: HttpRequest) -> HttpResponse:
     charter = selectors.current_charter()
-    user = request.user
-    assert isinstance(user, User)
+    user = selectors.request_user(request)
     if charter is None:
         return redirect(settings.LOGIN_REDIRECT_URL)
     accepted = selectors.has_accepted_current_charter(user)
     form = CharterAcceptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.accept_charter(user=user, charter=charter, source_ip=getattr(request, "source_ip", ""))
+        services.accept_charter(
+            user=user, charter=charter, source_ip=getattr(request, "source_ip", "")
+        )
         request.session["dcc_charter"] = charter.version
-        messages.success(request, _("Merci : votre acceptation de la charte (version %(v)s) est enregistrée.") % {"v": charter.version})
+        messages.success(
+            request,
+            _("Merci : votre acceptation de la charte (version %(v)s) est enregistrée.")
+            % {"v": charter.version},
+        )
         return HttpResponseRedirect(_safe_next(request))
-    return render(request, "accounts/charter.html", {"charter": charter, "form": form, "accepted": accepted, "next": request.GET.get("next", "")})
+    return render(
+        request,
+        "accounts/charter.html",
+        {
+            "charter": charter,
+            "form": form,
+            "accepted": accepted,
+            "next": request.GET.get("next", ""),
+        },
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def charter_publish_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
+    user = selectors.request_user(request)
     if not can_publish_charter(user):
         raise PermissionDenied
     current = selectors.current_charter()
-    form = CharterPublishForm(request.POST or None, initial={"title": current.title, "body": current.body} if current else None)
+    form = CharterPublishForm(
+        request.POST or None,
+        initial={"title": current.title, "body": current.body} if current else None,
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            charter = services.publish_charter(actor=user, title=form.cleaned_data["title"], body=form.cleaned_data["body"])
+            charter = services.publish_charter(
+                actor=user, title=form.cleaned_data["title"], body=form.cleaned_data["body"]
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, _("Version %(v)s de la charte publiée : chacun devra l'accepter à nouveau.") % {"v": charter.version})
+            messages.success(
+                request,
+                _("Version %(v)s de la charte publiée : chacun devra l'accepter à nouveau.")
+                % {"v": charter.version},
+            )
             return redirect("accounts:charter")
     return render(request, "accounts/charter_publish.html", {"form": form, "current": current})
 
@@ -245,22 +321,38 @@ def invitation_view(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 form.add_error("password1", error)
         else:
-            messages.success(request, _("Votre compte est activé : connectez-vous, puis enregistrez votre second facteur."))
+            messages.success(
+                request,
+                _(
+                    "Votre compte est activé : connectez-vous, puis enregistrez votre second facteur."
+                ),
+            )
             return redirect("accounts:login")
-    return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})
+    return render(
+        request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation}
+    )
 
 
 @login_required
 @require_POST
 def context_view(request: HttpRequest) -> HttpResponse:
     form = ContextForm(request.POST)
-    user = request.user
+    user = selectors.request_user(request)
     if form.is_valid():
-        membership = Membership.objects.active().filter(user=user, uuid=form.cleaned_data["membership"]).select_related("structure").first()
+        membership = (
+            Membership.objects.active()
+            .filter(user=user, uuid=form.cleaned_data["membership"])
+            .select_related("structure")
+            .first()
+        )
         if membership is not None:
             request.session["dcc_structure"] = str(membership.structure.uuid)
             request.session["dcc_role"] = membership.role
-            messages.success(request, _("Vous travaillez maintenant pour %(s)s (%(r)s).") % {"s": membership.structure.name, "r": membership.get_role_display()})
+            messages.success(
+                request,
+                _("Vous travaillez maintenant pour %(s)s (%(r)s).")
+                % {"s": membership.structure.name, "r": membership.get_role_display()},
+            )
             return redirect(settings.LOGIN_REDIRECT_URL)
     messages.error(request, _("Ce rôle n'est pas (ou plus) le vôtre."))
     return redirect(settings.LOGIN_REDIRECT_URL)
@@ -273,5 +365,7 @@ def context_for_templates(request: HttpRequest) -> dict[str, Any]:
     current = request.session.get("dcc_structure", "")
     role = request.session.get("dcc_role", "")
     memberships = selectors.active_memberships(user)
-    active = next((m for m in memberships if str(m.structure.uuid) == current and m.role == role), None)
+    active = next(
+        (m for m in memberships if str(m.structure.uuid) == current and m.role == role), None
+    )
     return {"dcc_memberships": memberships, "dcc_current_membership": active}

@@ -139,7 +139,7 @@ def _seal_batch(batch: int) -> int:
             .values_list("chain_seq", "chain_mac")
             .first()
         )
-        seq, previous = head if head else (0, chain.GENESIS)
+        seq, previous = (int(head[0] or 0), head[1]) if head else (0, chain.GENESIS)
         pending = list(
             AuditEvent.objects.filter(chain_seq__isnull=True)
             .order_by("id")

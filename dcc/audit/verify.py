@@ -60,14 +60,26 @@ def verify_chain(*, chunk_size: int = 20000) -> Report:
         row_key = keys_by_id.get(content[-1])
         if seq != expected_seq:
             missing = expected_seq if seq > expected_seq else seq
-            return _report(checked, started, Break(event_id, missing, "event missing or moved before this position"))
+            return _report(
+                checked,
+                started,
+                Break(event_id, missing, "event missing or moved before this position"),
+            )
         if row_key is None:
-            return _report(checked, started, Break(event_id, seq, f"unknown key id {content[-1]!r}"))
+            return _report(
+                checked, started, Break(event_id, seq, f"unknown key id {content[-1]!r}")
+            )
         if digest(row_key, chain.canonical_bytes(content), "sha256").hex() != mac:
-            return _report(checked, started, Break(event_id, seq, "content altered (row MAC mismatch)"))
+            return _report(
+                checked, started, Break(event_id, seq, "content altered (row MAC mismatch)")
+            )
         previous_expected = chain.chain_mac(key, previous, seq, mac)
         if previous_expected != link_mac:
-            return _report(checked, started, Break(event_id, seq, "chain link broken (inserted, reordered or re-chained)"))
+            return _report(
+                checked,
+                started,
+                Break(event_id, seq, "chain link broken (inserted, reordered or re-chained)"),
+            )
         previous = link_mac
         expected_seq += 1
         checked += 1
@@ -81,14 +93,24 @@ def verify_chain(*, chunk_size: int = 20000) -> Report:
             return _report(
                 checked,
                 started,
-                Break(None, last_seq + 1, f"events {last_seq + 1}..{head.seq} deleted (anchor is at {head.seq})"),
+                Break(
+                    None,
+                    last_seq + 1,
+                    f"events {last_seq + 1}..{head.seq} deleted (anchor is at {head.seq})",
+                ),
             )
-        anchored = AuditEvent.objects.filter(chain_seq=head.seq).values_list("id", "chain_mac").first()
+        anchored = (
+            AuditEvent.objects.filter(chain_seq=head.seq).values_list("id", "chain_mac").first()
+        )
         if anchored is None or anchored[1] != head.mac:
             return _report(
                 checked,
                 started,
-                Break(anchored[0] if anchored else None, head.seq, "chain differs from the anchored head"),
+                Break(
+                    anchored[0] if anchored else None,
+                    head.seq,
+                    "chain differs from the anchored head",
+                ),
             )
     pending = 0
     for row in (
@@ -99,11 +121,15 @@ def verify_chain(*, chunk_size: int = 20000) -> Report:
     ):
         row_key = keys_by_id.get(row[-1])
         if row_key is None or chain.row_mac(row_key, row[4:]) != row[3]:
-            return _report(checked, started, Break(row[0], None, "unsealed event with an invalid MAC (forged)"))
+            return _report(
+                checked, started, Break(row[0], None, "unsealed event with an invalid MAC (forged)")
+            )
         if row[2]:
             return _report(checked, started, Break(row[0], None, "chain MAC on an unsealed event"))
         pending += 1
-    return Report(checked=checked, pending=pending, seconds=time.perf_counter() - started, broken=None)
+    return Report(
+        checked=checked, pending=pending, seconds=time.perf_counter() - started, broken=None
+    )
 
 
 def _report(checked: int, started: float, broken: Break) -> Report:

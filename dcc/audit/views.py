@@ -13,7 +13,7 @@ from dcc.audit.models import AuditEvent
 
 @login_required
 def event_list(request: HttpRequest) -> HttpResponse:
-    if not can_view_audit(request.user):  # type: ignore[arg-type]
+    if not can_view_audit(request.user):
         raise PermissionDenied
     events = AuditEvent.objects.order_by("-id")[:100]
     return render(request, "audit/event_list.html", {"events": events})

@@ -27,7 +27,7 @@ class Env:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
 
-    def str(self, name: str, default: str | None = None) -> str:
+    def text(self, name: str, default: str | None = None) -> str:
         value = self.environ.get(name)
         if value is None or value == "":
             if default is None:
@@ -39,7 +39,7 @@ class Env:
         value = self.environ.get(name)
         return value or None
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         value = self.environ.get(name)
         if value is None:
             return default
@@ -50,7 +50,7 @@ class Env:
             return False
         raise ConfigError(f"{name} must be a boolean (1/0, true/false); got {value!r}.")
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def integer(self, name: str, default: int, *, minimum: int | None = None) -> int:
         value = self.environ.get(name)
         if value is None or value == "":
             return default
@@ -62,7 +62,7 @@ class Env:
             raise ConfigError(f"{name} must be at least {minimum}; got {number}.")
         return number
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
+    def items(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self.environ.get(name)
         if value is None or value.strip() == "":
             if default is None:
@@ -93,7 +93,9 @@ class Env:
             try:
                 raw = path.read_bytes().strip()
             except OSError as exc:
-                raise ConfigError(f"{name}_FILE={file_name}: cannot read ({exc.strerror}).") from None
+                raise ConfigError(
+                    f"{name}_FILE={file_name}: cannot read ({exc.strerror})."
+                ) from None
         elif generated_file is not None:
             raw = read_or_create_secret_file(generated_file)
         else:

@@ -15,9 +15,10 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 def client_ip(request: HttpRequest) -> str:
     """The client address; X-Forwarded-For is trusted only behind the configured proxy count."""
-    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    proxies = int(settings.TRUSTED_PROXY_COUNT)
     if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        header = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
+        forwarded = [part.strip() for part in header.split(",")]
         forwarded = [part for part in forwarded if part]
         if len(forwarded) >= proxies:
             return forwarded[-proxies][:45]

@@ -7,14 +7,12 @@ from typing import Any
 from django.http import HttpRequest
 
 from dcc.accounts import permissions, selectors
-from dcc.accounts.models import User
 from dcc.audit.choices import Outcome
 from dcc.audit.models import AuditEvent
 
 
 def home_for(request: HttpRequest) -> dict[str, Any]:
-    user = request.user
-    assert isinstance(user, User)
+    user = selectors.request_user(request)
     context: dict[str, Any] = {
         "memberships": selectors.active_memberships(user),
         "charter": selectors.current_charter(),

@@ -16,11 +16,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
-    return render(request, "core/error.html", {"status": status, "title": title, "message": message}, status=status)
+    return render(
+        request,
+        "core/error.html",
+        {"status": status, "title": title, "message": message},
+        status=status,
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 400, _("Requête incorrecte"), _("La requête envoyée n'a pas pu être comprise."))
+    return _error(
+        request, 400, _("Requête incorrecte"), _("La requête envoyée n'a pas pu être comprise.")
+    )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -28,12 +35,19 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
         request,
         403,
         _("Accès refusé"),
-        _("Vous n'avez pas le droit d'accéder à cette page. Si vous pensez que c'est une erreur, contactez l'administrateur de votre structure."),
+        _(
+            "Vous n'avez pas le droit d'accéder à cette page. Si vous pensez que c'est une erreur, contactez l'administrateur de votre structure."
+        ),
     )
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 404, _("Page introuvable"), _("Cette page n'existe pas ou vous n'y avez pas accès."))
+    return _error(
+        request,
+        404,
+        _("Page introuvable"),
+        _("Cette page n'existe pas ou vous n'y avez pas accès."),
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -41,7 +55,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     template = loader.get_template("core/500.html")
-    return HttpResponse(template.render({"request_id": getattr(request, "request_id", "")}), status=500)
+    return HttpResponse(
+        template.render({"request_id": getattr(request, "request_id", "")}), status=500
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -49,5 +65,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         request,
         403,
         _("Formulaire expiré ou invalide"),
-        _("Pour votre sécurité, ce formulaire n'a pas été accepté (jeton de sécurité absent ou expiré). Rechargez la page et recommencez."),
+        _(
+            "Pour votre sécurité, ce formulaire n'a pas été accepté (jeton de sécurité absent ou expiré). Rechargez la page et recommencez."
+        ),
     )

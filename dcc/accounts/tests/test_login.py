@@ -13,7 +13,9 @@ from dcc.audit.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-def test_login_needs_password_then_totp_then_lands_home(client: Client, oncologist: Any, totp_device: Any) -> None:
+def test_login_needs_password_then_totp_then_lands_home(
+    client: Client, oncologist: Any, totp_device: Any
+) -> None:
     device, token = totp_device(oncologist)
     response = client.post("/compte/connexion/", {"email": oncologist.email, "password": PASSWORD})
     assert response["Location"] == "/compte/connexion/code/"
@@ -21,10 +23,15 @@ def test_login_needs_password_then_totp_then_lands_home(client: Client, oncologi
     response = client.post("/compte/connexion/code/", {"token": token})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
-    assert AuditEvent.objects.filter(action="auth.login", actor_user_id=str(oncologist.uuid)).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="auth.login", actor_user_id=str(oncologist.uuid)).count()
+        == 1
+    )
 
 
-def test_wrong_totp_is_refused_and_audited(client: Client, oncologist: Any, totp_device: Any) -> None:
+def test_wrong_totp_is_refused_and_audited(
+    client: Client, oncologist: Any, totp_device: Any
+) -> None:
     device, token = totp_device(oncologist)
     client.post("/compte/connexion/", {"email": oncologist.email, "password": PASSWORD})
     wrong = "000000" if token != "000000" else "111111"
@@ -36,8 +43,12 @@ def test_wrong_totp_is_refused_and_audited(client: Client, oncologist: Any, totp
 
 
 def test_unknown_and_known_accounts_get_the_same_message(client: Client, oncologist: Any) -> None:
-    known = client.post("/compte/connexion/", {"email": oncologist.email, "password": "wrong-password"})
-    unknown = client.post("/compte/connexion/", {"email": "nobody@nowhere.test", "password": "wrong-password"})
+    known = client.post(
+        "/compte/connexion/", {"email": oncologist.email, "password": "wrong-password"}
+    )
+    unknown = client.post(
+        "/compte/connexion/", {"email": "nobody@nowhere.test", "password": "wrong-password"}
+    )
     assert known.status_code == unknown.status_code == 200
     assert "Adresse électronique ou mot de passe incorrect." in known.content.decode()
     import re
@@ -52,7 +63,9 @@ def test_unknown_and_known_accounts_get_the_same_message(client: Client, oncolog
 
 
 @override_settings(LOGIN_MAX_FAILURES=3)
-def test_repeated_failures_lock_the_account_even_with_the_right_password(client: Client, oncologist: Any, totp_device: Any) -> None:
+def test_repeated_failures_lock_the_account_even_with_the_right_password(
+    client: Client, oncologist: Any, totp_device: Any
+) -> None:
     totp_device(oncologist)
     for _ in range(3):
         client.post("/compte/connexion/", {"email": oncologist.email, "password": "wrong-password"})
@@ -64,8 +77,12 @@ def test_repeated_failures_lock_the_account_even_with_the_right_password(client:
 @override_settings(LOGIN_MAX_FAILURES=3)
 def test_unknown_accounts_lock_exactly_like_real_ones(client: Client, db: None) -> None:
     for _ in range(3):
-        client.post("/compte/connexion/", {"email": "ghost@nowhere.test", "password": "wrong-password"})
-    response = client.post("/compte/connexion/", {"email": "ghost@nowhere.test", "password": "wrong-password"})
+        client.post(
+            "/compte/connexion/", {"email": "ghost@nowhere.test", "password": "wrong-password"}
+        )
+    response = client.post(
+        "/compte/connexion/", {"email": "ghost@nowhere.test", "password": "wrong-password"}
+    )
     assert "Trop de tentatives" in response.content.decode()
 
 
@@ -91,7 +108,9 @@ def test_logout_ends_the_session_server_side(logged_in: Any, oncologist: Any) ->
     assert replay.get("/").status_code == 302
 
 
-def test_deactivated_user_is_out_at_the_next_request(logged_in: Any, oncologist: Any, platform_admin: Any) -> None:
+def test_deactivated_user_is_out_at_the_next_request(
+    logged_in: Any, oncologist: Any, platform_admin: Any
+) -> None:
     from dcc.accounts.services import set_user_active
 
     client = logged_in(oncologist)

@@ -37,7 +37,9 @@ def professions() -> tuple[Concept, ...]:
 def specialties() -> tuple[Concept, ...]:
     """Profession/specialty pairs (e.g. ``G15_10/SM54``: physician, medical oncology)."""
     return tuple(
-        c for c in value_set("author_specialty") if c.system == oids.TRE_G15_PROFESSION and "/" in c.code
+        c
+        for c in value_set("author_specialty")
+        if c.system == oids.TRE_G15_PROFESSION and "/" in c.code
     )
 
 

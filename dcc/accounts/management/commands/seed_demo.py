@@ -15,9 +15,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not (settings.DEMO or settings.DEV):
-            raise CommandError("seed_demo ne s'exécute qu'en mode démonstration (DCC_DEMO=1) ou développement.")
+            raise CommandError(
+                "seed_demo ne s'exécute qu'en mode démonstration (DCC_DEMO=1) ou développement."
+            )
         accounts = demo.seed()
-        self.stdout.write("Comptes de démonstration (mot de passe commun : %s)" % demo.DEMO_PASSWORD)
+        self.stdout.write(f"Comptes de démonstration (mot de passe commun : {demo.DEMO_PASSWORD})")
         for account in accounts:
             role = "administrateur de la plateforme" if account.superuser else account.role
             self.stdout.write(f"  {account.email:<28} {role}")

@@ -11,7 +11,9 @@ from dcc.audit.verify import verify_chain
 
 
 class Command(BaseCommand):
-    help = "Vérifie l'intégrité du journal d'audit (chaîne HMAC) et nomme le premier événement altéré."
+    help = (
+        "Vérifie l'intégrité du journal d'audit (chaîne HMAC) et nomme le premier événement altéré."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -34,6 +36,6 @@ class Command(BaseCommand):
                 record_event(action="audit.verified", details={"checked": report.checked})
                 seal_pending_events()
             return
-        assert report.broken is not None
-        self.stderr.write(f"ALTÉRATION: {report.broken.describe()}")
+        broken = report.broken.describe() if report.broken else "?"
+        self.stderr.write(f"ALTÉRATION: {broken}")
         raise SystemExit(1)

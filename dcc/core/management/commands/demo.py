@@ -14,7 +14,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", default="8000")
-        parser.add_argument("--no-serve", action="store_true", help="Préparer sans lancer le serveur.")
+        parser.add_argument(
+            "--no-serve", action="store_true", help="Préparer sans lancer le serveur."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO:
@@ -23,5 +25,7 @@ class Command(BaseCommand):
         call_command("seed_demo")
         if options["no_serve"]:
             return
-        self.stdout.write(f"Démonstration : http://127.0.0.1:{options['port']}/  (Ctrl-C pour arrêter)")
+        self.stdout.write(
+            f"Démonstration : http://127.0.0.1:{options['port']}/  (Ctrl-C pour arrêter)"
+        )
         call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
