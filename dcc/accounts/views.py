@@ -81,7 +81,7 @@ def _preauth_user(request: HttpRequest) -> User | None:
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
-    form = LoginForm(request.POST or None)
+    form = LoginForm(request.POST if request.method == "POST" else None)
     password_login = settings.LOCAL_LOGIN != "none"
     if request.method == "POST" and password_login and form.is_valid():
         email = form.cleaned_data["email"].lower()
@@ -156,7 +156,7 @@ def otp_verify_view(request: HttpRequest) -> HttpResponse:
     if user is None or device is None:
         messages.error(request, _("Votre session de connexion a expiré : recommencez."))
         return redirect("accounts:login")
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         from dcc.accounts import throttle
 
@@ -198,7 +198,7 @@ def otp_enrol_view(request: HttpRequest) -> HttpResponse:
     if otp.confirmed_device(user):
         return redirect("accounts:otp_verify")
     device = otp.pending_device(user)
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if otp.confirm_enrolment(user=user, device=device, token=form.cleaned_data["token"]):
             request.session.pop("dcc_preauth", None)
@@ -254,7 +254,7 @@ def charter_view(request: HttpRequest) -> HttpResponse:
     if charter is None:
         return redirect(settings.LOGIN_REDIRECT_URL)
     accepted = selectors.has_accepted_current_charter(user)
-    form = CharterAcceptForm(request.POST or None)
+    form = CharterAcceptForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.accept_charter(
             user=user, charter=charter, source_ip=getattr(request, "source_ip", "")
@@ -286,7 +286,7 @@ def charter_publish_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     current = selectors.current_charter()
     form = CharterPublishForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial={"title": current.title, "body": current.body} if current else None,
     )
     if request.method == "POST" and form.is_valid():
@@ -311,7 +311,7 @@ def invitation_view(request: HttpRequest, token: str) -> HttpResponse:
     invitation = services.find_invitation(token)
     if invitation is None:
         return render(request, "accounts/invitation_invalid.html", status=410)
-    form = SetPasswordForm(request.POST or None)
+    form = SetPasswordForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.accept_invitation(token=token, password=form.cleaned_data["password1"])
