@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from dcc.accounts import permissions
 from dcc.accounts.models import Charter, CharterAcceptance, Invitation, Membership, Structure, User
-from dcc.core.context import Actor
+from dcc.core.context import Actor, current_actor
 
 
 def structures_visible_to(user: permissions.AnyUser) -> QuerySet[Structure]:
@@ -82,12 +82,19 @@ def actor_for_request(request: HttpRequest) -> Actor:
     )
 
 
-def actor_for_user(user: User, *, source_ip: str = "", request_id: str = "") -> Actor:
+def actor_of(user: User) -> Actor:
+    """The audit actor for ``user`` acting now: the request's context when it is theirs (it
+    carries their structure and role), else their identity with the context's address and
+    request id (a management command or a task acting on their behalf)."""
+    context = current_actor()
+    if context.kind == "user" and context.user_id == str(user.uuid):
+        return context
     return Actor(
         kind="user",
         user_id=str(user.uuid),
         rpps=user.rpps or "",
         label=user.email,
-        source_ip=source_ip,
-        request_id=request_id,
+        source_ip=context.source_ip,
+        request_id=context.request_id,
+        purpose=context.purpose,
     )

@@ -31,13 +31,14 @@ from dcc.accounts.models import (
     Structure,
     User,
 )
+from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action, Outcome
 from dcc.audit.services import record_denied, record_event
 from dcc.interop.terminology import value_sets
 
 
-def _deny(action: str, **fields: Any) -> PermissionDenied:
-    record_denied(action=action, **fields)
+def _deny(actor: User, action: str, **fields: Any) -> PermissionDenied:
+    record_denied(action=action, actor=actor_of(actor), **fields)
     return PermissionDenied(_("Vous n'avez pas le droit d'effectuer cette action."))
 
 
@@ -86,7 +87,7 @@ def create_structure(
     parent: Structure | None = None,
 ) -> Structure:
     if not permissions.can_create_structure(actor, parent):
-        raise _deny(Action.STRUCTURE_CREATED, resource_type="Structure")
+        raise _deny(actor, Action.STRUCTURE_CREATED, resource_type="Structure")
     national_id = national_id.strip().upper()
     validate_structure_id(national_id_type, national_id)
     if Structure.objects.filter(
@@ -104,6 +105,7 @@ def create_structure(
         structure.full_clean()
         structure.save()
         record_event(
+            actor=actor_of(actor),
             action=Action.STRUCTURE_CREATED,
             resource_type="Structure",
             resource_id=str(structure.uuid),
@@ -123,7 +125,10 @@ def update_structure(
 ) -> Structure:
     if not permissions.can_manage_structure(actor, structure):
         raise _deny(
-            Action.STRUCTURE_UPDATED, resource_type="Structure", resource_id=str(structure.uuid)
+            actor,
+            Action.STRUCTURE_UPDATED,
+            resource_type="Structure",
+            resource_id=str(structure.uuid),
         )
     if parent is not None and (parent.pk == structure.pk or _is_below(parent, structure)):
         raise ValidationError(
@@ -145,6 +150,7 @@ def update_structure(
         locked.full_clean()
         locked.save()
         record_event(
+            actor=actor_of(actor),
             action=Action.STRUCTURE_UPDATED,
             resource_type="Structure",
             resource_id=str(locked.uuid),
@@ -199,7 +205,9 @@ def invite_user(
 ) -> tuple[Invitation, str]:
     """Invite a professional; returns the invitation and the one-time token for the link."""
     if not permissions.can_grant_role(actor, structure, role):
-        raise _deny(Action.USER_INVITED, resource_type="Structure", resource_id=str(structure.uuid))
+        raise _deny(
+            actor, Action.USER_INVITED, resource_type="Structure", resource_id=str(structure.uuid)
+        )
     email = email.strip().lower()
     _validate_professional_codes(profession_code, specialty_code, rpps)
     if role not in Role.values:
@@ -235,6 +243,7 @@ def invite_user(
             expires_at=now + dt.timedelta(days=settings.INVITATION_DAYS),
         )
         record_event(
+            actor=actor_of(actor),
             action=Action.USER_INVITED,
             resource_type="Invitation",
             resource_id=str(invitation.uuid),
@@ -303,12 +312,14 @@ def accept_invitation(*, token: str, password: str) -> User:
             locked.accepted_user = user
             locked.save(update_fields=["accepted_at", "accepted_user", "updated_at"])
             record_event(
+                actor=actor_of(user),
                 action=Action.INVITATION_ACCEPTED,
                 resource_type="User",
                 resource_id=str(user.uuid),
                 details={"invitation": str(invitation.uuid), "membership": str(membership.uuid)},
             )
             record_event(
+                actor=actor_of(user),
                 action=Action.ROLE_GRANTED,
                 resource_type="Membership",
                 resource_id=str(membership.uuid),
@@ -324,12 +335,13 @@ def accept_invitation(*, token: str, password: str) -> User:
 def cancel_invitation(*, actor: User, invitation: Invitation) -> None:
     if not permissions.can_manage_structure(actor, invitation.structure):
         raise _deny(
-            Action.USER_INVITED, resource_type="Invitation", resource_id=str(invitation.uuid)
+            actor, Action.USER_INVITED, resource_type="Invitation", resource_id=str(invitation.uuid)
         )
     with transaction.atomic():
         invitation.cancelled_at = timezone.now()
         invitation.save(update_fields=["cancelled_at", "updated_at"])
         record_event(
+            actor=actor_of(actor),
             action=Action.USER_INVITED,
             resource_type="Invitation",
             resource_id=str(invitation.uuid),
@@ -362,6 +374,7 @@ def grant_role(*, actor: User, user: User, structure: Structure, role: str) -> M
         and not actor.is_superuser
     ):
         raise _deny(
+            actor,
             Action.ROLE_GRANTED,
             resource_type="User",
             resource_id=str(user.uuid),
@@ -374,6 +387,7 @@ def grant_role(*, actor: User, user: User, structure: Structure, role: str) -> M
             user=user, structure=structure, role=role, granted_by=actor
         )
         record_event(
+            actor=actor_of(actor),
             action=Action.ROLE_GRANTED,
             resource_type="Membership",
             resource_id=str(membership.uuid),
@@ -387,7 +401,7 @@ def revoke_role(*, actor: User, membership: Membership) -> Membership:
         actor.pk == membership.user_id and not actor.is_superuser
     ):
         raise _deny(
-            Action.ROLE_REVOKED, resource_type="Membership", resource_id=str(membership.uuid)
+            actor, Action.ROLE_REVOKED, resource_type="Membership", resource_id=str(membership.uuid)
         )
     with transaction.atomic():
         locked = (
@@ -402,6 +416,7 @@ def revoke_role(*, actor: User, membership: Membership) -> Membership:
         locked.revoked_by = actor
         locked.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
         record_event(
+            actor=actor_of(actor),
             action=Action.ROLE_REVOKED,
             resource_type="Membership",
             resource_id=str(locked.uuid),
@@ -413,7 +428,7 @@ def revoke_role(*, actor: User, membership: Membership) -> Membership:
 def set_user_active(*, actor: User, user: User, active: bool) -> User:
     action = Action.USER_REACTIVATED if active else Action.USER_DEACTIVATED
     if not permissions.can_manage_user(actor, user):
-        raise _deny(action, resource_type="User", resource_id=str(user.uuid))
+        raise _deny(actor, action, resource_type="User", resource_id=str(user.uuid))
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         before = locked.is_active
@@ -423,6 +438,7 @@ def set_user_active(*, actor: User, user: User, active: bool) -> User:
         locked.security_stamp = uuid.uuid4()
         locked.save(update_fields=["is_active", "deactivated_at", "security_stamp"])
         record_event(
+            actor=actor_of(actor),
             action=action,
             resource_type="User",
             resource_id=str(locked.uuid),
@@ -446,7 +462,7 @@ def update_professional(
     specialty_code: str,
 ) -> User:
     if not permissions.can_manage_user(actor, user):
-        raise _deny(Action.USER_UPDATED, resource_type="User", resource_id=str(user.uuid))
+        raise _deny(actor, Action.USER_UPDATED, resource_type="User", resource_id=str(user.uuid))
     _validate_professional_codes(profession_code, specialty_code, rpps)
     if rpps and User.objects.filter(rpps=rpps).exclude(pk=user.pk).exists():
         raise ValidationError({"rpps": _("Un compte existe déjà avec ce numéro RPPS.")})
@@ -459,6 +475,7 @@ def update_professional(
         locked.profession_code, locked.specialty_code = profession_code, specialty_code
         locked.save(update_fields=list(fields))
         record_event(
+            actor=actor_of(actor),
             action=Action.USER_UPDATED,
             resource_type="User",
             resource_id=str(locked.uuid),
@@ -469,7 +486,7 @@ def update_professional(
 
 def publish_charter(*, actor: User, title: str, body: str) -> Charter:
     if not permissions.can_publish_charter(actor):
-        raise _deny(Action.CHARTER_PUBLISHED, resource_type="Charter")
+        raise _deny(actor, Action.CHARTER_PUBLISHED, resource_type="Charter")
     if not title.strip() or not body.strip():
         raise ValidationError(_("Le titre et le texte de la charte sont obligatoires."))
     with transaction.atomic():
@@ -481,6 +498,7 @@ def publish_charter(*, actor: User, title: str, body: str) -> Charter:
             published_by=actor,
         )
         record_event(
+            actor=actor_of(actor),
             action=Action.CHARTER_PUBLISHED,
             resource_type="Charter",
             resource_id=str(charter.version),
@@ -496,6 +514,7 @@ def accept_charter(*, user: User, charter: Charter, source_ip: str) -> CharterAc
         )
         if created:
             record_event(
+                actor=actor_of(user),
                 action=Action.CHARTER_ACCEPTED,
                 resource_type="Charter",
                 resource_id=str(charter.version),
@@ -509,6 +528,7 @@ def record_login(*, user: User, method: str) -> None:
         throttle.reset(user.email)
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         record_event(
+            actor=actor_of(user),
             action=Action.LOGIN,
             resource_type="User",
             resource_id=str(user.uuid),
