@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
 
 from dcc.accounts import services
 from dcc.accounts.models import CharterAcceptance
@@ -13,7 +14,9 @@ from dcc.audit.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-def test_a_user_who_has_not_accepted_sees_only_the_charter(logged_in: Any, oncologist: Any, charter: Any) -> None:
+def test_a_user_who_has_not_accepted_sees_only_the_charter(
+    logged_in: Any, oncologist: Any, charter: Any
+) -> None:
     client = logged_in(oncologist, accept_charter=False)
     response = client.get("/")
     assert response.status_code == 302
@@ -21,14 +24,20 @@ def test_a_user_who_has_not_accepted_sees_only_the_charter(logged_in: Any, oncol
     assert client.get("/compte/charte/").status_code == 200
 
 
-def test_api_and_form_posts_answer_403_before_acceptance(logged_in: Any, oncologist: Any, charter: Any) -> None:
+def test_api_and_form_posts_answer_403_before_acceptance(
+    logged_in: Any, oncologist: Any, charter: Any
+) -> None:
     client = logged_in(oncologist, accept_charter=False)
     assert client.get("/api/anything", HTTP_ACCEPT="application/json").status_code == 403
-    response = client.post("/compte/contexte/", {"membership": "00000000-0000-0000-0000-000000000000"})
+    response = client.post(
+        "/compte/contexte/", {"membership": "00000000-0000-0000-0000-000000000000"}
+    )
     assert response.status_code == 403
 
 
-def test_acceptance_is_recorded_with_version_time_and_address(logged_in: Any, oncologist: Any, charter: Any) -> None:
+def test_acceptance_is_recorded_with_version_time_and_address(
+    logged_in: Any, oncologist: Any, charter: Any
+) -> None:
     client = logged_in(oncologist, accept_charter=False)
     response = client.post("/compte/charte/", {"accept": "on"}, REMOTE_ADDR="10.1.2.3")
     assert response.status_code == 302
@@ -42,7 +51,9 @@ def test_acceptance_is_recorded_with_version_time_and_address(logged_in: Any, on
     assert client.get("/").status_code == 200
 
 
-def test_unticked_box_gives_a_field_error_and_records_nothing(logged_in: Any, oncologist: Any, charter: Any) -> None:
+def test_unticked_box_gives_a_field_error_and_records_nothing(
+    logged_in: Any, oncologist: Any, charter: Any
+) -> None:
     client = logged_in(oncologist, accept_charter=False)
     response = client.post("/compte/charte/", {})
     assert response.status_code == 200
@@ -62,9 +73,11 @@ def test_publishing_a_new_version_forces_acceptance_again(
     assert AuditEvent.objects.filter(action="charter.published").count() == 1
 
 
-def test_only_platform_admins_publish_the_charter(logged_in: Any, oncologist: Any, charter: Any) -> None:
+def test_only_platform_admins_publish_the_charter(
+    logged_in: Any, oncologist: Any, charter: Any
+) -> None:
     client = logged_in(oncologist)
     assert client.get("/compte/charte/publier/").status_code == 403
-    with pytest.raises(services.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         services.publish_charter(actor=oncologist, title="x", body="y")
     assert AuditEvent.objects.filter(action="charter.published", outcome="denied").count() == 1
