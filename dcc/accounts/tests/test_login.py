@@ -157,3 +157,21 @@ def test_csrf_less_post_is_refused(oncologist: Any) -> None:
     response = client.post("/compte/connexion/", {"email": oncologist.email, "password": PASSWORD})
     assert response.status_code == 403
     assert "Formulaire expiré" in response.content.decode()
+
+
+def test_response_time_does_not_reveal_whether_an_account_exists(client: Client, oncologist: Any) -> None:
+    import statistics
+    import time
+
+    def timed(email: str) -> float:
+        started = time.perf_counter()
+        client.post("/compte/connexion/", {"email": email, "password": "wrong-password"})
+        return time.perf_counter() - started
+
+    known, unknown = [], []
+    for index in range(8):  # below the lock-out threshold for each name
+        known.append(timed(oncologist.email))
+        unknown.append(timed(f"ghost{index % 2}@nowhere.test"))
+    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
+    # Both paths cost one Argon2 hash (tens of milliseconds); a missing hash would halve one side.
+    assert abs(known_median - unknown_median) < 0.3 * max(known_median, unknown_median)
