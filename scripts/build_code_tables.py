@@ -1,6 +1,9 @@
 """Build dcc's run-time code tables from the CI-SIS value sets (JDV).
 
-Usage: python scripts/build_code_tables.py [PATH_TO_SHARED_CI_SIS]
+Usage: python scripts/build_code_tables.py [PATH_TO_SHARED_CI_SIS] [--check]
+
+With --check nothing is written: the exit status is 1 when a shipped table differs from what
+the value sets would produce.
 
 The value sets are read from ../shared/ci-sis/jeuxDeValeurs (IHE SVS XML) and written as JSON
 under dcc/interop/terminology/data/. The JSON files are committed, so the application never
@@ -49,14 +52,25 @@ def read_value_set(path: Path) -> dict[str, object]:
 
 
 def main() -> None:
-    source = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "ci-sis"
+    args = [arg for arg in sys.argv[1:] if arg != "--check"]
+    check = "--check" in sys.argv[1:]
+    source = Path(args[0]) if args else ROOT.parent / "shared" / "ci-sis"
     folder = source / "jeuxDeValeurs"
     OUT.mkdir(parents=True, exist_ok=True)
+    stale = []
     for file_name, name in TABLES.items():
         table = read_value_set(folder / file_name)
         target = OUT / f"{name}.json"
-        target.write_text(json.dumps(table, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        text = json.dumps(table, ensure_ascii=False, indent=1) + "\n"
+        if check:
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                stale.append(str(target.relative_to(ROOT)))
+            continue
+        target.write_text(text, encoding="utf-8")
         print(f"{target.relative_to(ROOT)}: {len(table['concepts'])} concepts")  # type: ignore[arg-type]
+    if stale:
+        print("out of date: " + ", ".join(stale))
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
