@@ -7,6 +7,7 @@ keys) leaks in."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -225,3 +226,15 @@ def test_with_none_nobody_logs_in_with_a_password(oncologist: Any, platform_admi
 @override_settings(LOCAL_LOGIN="all")
 def test_with_all_a_professional_may_use_a_password(oncologist: Any) -> None:
     assert password_login_allowed(oncologist) is True
+
+
+def test_env_example_lists_every_variable_the_settings_read() -> None:
+    settings_source = (BASE_DIR / "config" / "settings.py").read_text()
+    read = set(re.findall(r'"((?:DCC_[A-Z0-9_]+)|DATABASE_URL)"', settings_source))
+    secrets = re.findall(r'env\.secret\(\s*"(DCC_[A-Z0-9_]+)"', settings_source)
+    read |= {f"{name}_FILE" for name in secrets}
+    example = (BASE_DIR / ".env.example").read_text()
+    listed = set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
+    assert len(read) > 20
+    assert sorted(read - listed) == []
+    assert sorted(listed - read) == []
