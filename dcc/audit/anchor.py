@@ -12,11 +12,15 @@ from __future__ import annotations
 import fcntl
 import hmac
 import json
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,19 +41,43 @@ def _sign(seq: int, mac: str) -> str:
 def read() -> Anchor | None:
     """The stored head, or None when anchoring is off or nothing was sealed yet.
 
-    Raises ValueError when the file exists but was altered."""
+    Raises ValueError when the file exists but was altered or cannot be parsed."""
     path = _path()
     if path is None or not path.exists():
         return None
-    data = json.loads(path.read_text() or "{}")
-    seq, mac = int(data["seq"]), str(data["mac"])
-    if not hmac.compare_digest(_sign(seq, mac), str(data.get("signature", ""))):
+    try:
+        data = json.loads(path.read_text() or "{}")
+        seq, mac, signature = int(data["seq"]), str(data["mac"]), str(data["signature"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"audit anchor {path} is malformed ({exc!r})") from exc
+    if not hmac.compare_digest(_sign(seq, mac), signature):
         raise ValueError(f"audit anchor {path} has an invalid signature")
     return Anchor(seq, mac)
 
 
+def disagreement(seq: int, mac: str, mac_at: Callable[[int], str | None]) -> str:
+    """Why the chain whose head is (``seq``, ``mac``) does not extend the anchor; "" if it does.
+
+    ``mac_at(n)`` returns the chain MAC stored at position n. It is called only when the
+    anchor lags behind the head (another sealer committed and has not advanced it yet)."""
+    try:
+        head = read()
+    except ValueError as exc:
+        return f"anchor unreadable: {exc}"
+    if head is None:
+        return ""
+    if head.seq > seq:
+        return f"chain ends at {seq}, the anchor is at {head.seq}: events were deleted"
+    stored = mac if head.seq == seq else mac_at(head.seq)
+    if stored != head.mac:
+        return f"chain at position {head.seq} differs from the anchored head"
+    return ""
+
+
 def advance(seq: int, mac: str) -> None:
-    """Move the anchor to ``seq`` unless it already stands further."""
+    """Move the anchor to ``seq`` unless it already stands further.
+
+    An anchor that no longer reads correctly is evidence, never overwritten."""
     path = _path()
     if path is None:
         return
@@ -58,8 +86,9 @@ def advance(seq: int, mac: str) -> None:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             current = read()
-        except (ValueError, KeyError, json.JSONDecodeError):
-            current = None
+        except ValueError as exc:
+            logger.error("audit anchor left as found: %s", exc)
+            return
         if current is not None and current.seq >= seq:
             return
         temporary = path.with_suffix(".tmp")

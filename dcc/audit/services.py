@@ -95,39 +95,51 @@ def record_denied(*, action: str, **fields: Any) -> None:
         record_event(action=action, outcome=Outcome.DENIED, **fields)
 
 
+def _seal_after_commit() -> None:
+    try:
+        seal_pending_events()
+    except Exception:
+        # The events are committed and MAC-protected; the next seal (or the periodic task)
+        # links them. Never fail the user's request for it.
+        logger.exception("audit sealing deferred")
+
+
 def _schedule_seal() -> None:
+    """Seal once after the outermost commit, however many events the transaction records.
+
+    The pending callbacks are looked up rather than remembered in a flag: a rolled-back
+    transaction or savepoint drops its callbacks, and a stale flag would then stop every
+    later transaction on this connection from being sealed."""
     if settings.AUDIT_SEAL_MODE != "on_commit":
         return
-    if getattr(connection, "_dcc_seal_scheduled", False):
+    if any(entry[1] is _seal_after_commit for entry in connection.run_on_commit):
         return
-    connection._dcc_seal_scheduled = True  # type: ignore[attr-defined]
-
-    def seal() -> None:
-        connection._dcc_seal_scheduled = False  # type: ignore[attr-defined]
-        try:
-            seal_pending_events()
-        except Exception:
-            # The events are committed and MAC-protected; the next seal (or the periodic
-            # task) links them. Never fail the user's request for it.
-            logger.exception("audit sealing deferred")
-
-    transaction.on_commit(seal)
+    transaction.on_commit(_seal_after_commit)
 
 
 def seal_pending_events(*, batch: int = SEAL_BATCH) -> int:
     """Link every committed, not yet linked event into the chain. Returns how many."""
     total = 0
+    after_id = 0
     while True:
-        sealed = _seal_batch(batch)
+        read, after_id, sealed = _seal_batch(batch, after_id)
         total += sealed
-        if sealed < batch:
+        if read < batch:
             return total
 
 
 _CONTENT_AND_ID = ("id", *chain.CONTENT_FIELDS, "row_mac")
 
 
-def _seal_batch(batch: int) -> int:
+def _chain_mac_at(seq: int) -> str | None:
+    return AuditEvent.objects.filter(chain_seq=seq).values_list("chain_mac", flat=True).first()
+
+
+def _seal_batch(batch: int, after_id: int) -> tuple[int, int, int]:
+    """Seal up to ``batch`` pending events with an id above ``after_id``.
+
+    Returns how many pending rows were read, the last id read and how many were sealed: rows
+    with an invalid MAC are read but never sealed, and the next batch starts after them."""
     key = settings.AUDIT_KEY
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -140,12 +152,19 @@ def _seal_batch(batch: int) -> int:
             .first()
         )
         seq, previous = (int(head[0] or 0), head[1]) if head else (0, chain.GENESIS)
+        disagreement = anchor.disagreement(seq, previous, _chain_mac_at)
+        if disagreement:
+            # Chaining on would bury the evidence (a truncated or replaced tail) under new
+            # links. The events stay pending, each protected by its own MAC, until someone
+            # looks: the verifier names the break and the pending count keeps growing.
+            logger.error("audit sealing refused: %s", disagreement)
+            return 0, after_id, 0
         pending = list(
-            AuditEvent.objects.filter(chain_seq__isnull=True)
+            AuditEvent.objects.filter(chain_seq__isnull=True, id__gt=after_id)
             .order_by("id")
             .values_list(*_CONTENT_AND_ID)[:batch]
         )
-        updates: list[AuditEvent] = []
+        links: list[tuple[int, str, int]] = []
         for row in pending:
             event_id, content, mac = row[0], row[1:-1], row[-1]
             if chain.row_mac(key, content) != mac:
@@ -154,9 +173,15 @@ def _seal_batch(batch: int) -> int:
                 continue
             seq += 1
             previous = chain.chain_mac(key, previous, seq, mac)
-            updates.append(AuditEvent(id=event_id, chain_seq=seq, chain_mac=previous))
-        if updates:
-            AuditEvent.objects.bulk_update(updates, ["chain_seq", "chain_mac"], batch_size=500)
+            links.append((seq, previous, event_id))
+        if links:
+            table = connection.ops.quote_name(AuditEvent._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"UPDATE {table} SET chain_seq = %s, chain_mac = %s WHERE id = %s",  # noqa: S608
+                    links,
+                )
             head_seq, head_mac = seq, previous
             transaction.on_commit(lambda: anchor.advance(head_seq, head_mac))
-        return len(pending)
+        last_id = pending[-1][0] if pending else after_id
+        return len(pending), last_id, len(links)
