@@ -6,4 +6,5 @@ app_name = "audit"
 
 urlpatterns = [
     path("journal/", views.event_list, name="events"),
+    path("journal/<uuid:uuid>/", views.event_detail, name="event_detail"),
 ]
