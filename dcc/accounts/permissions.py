@@ -22,25 +22,43 @@ def is_platform_admin(user: AnyUser) -> bool:
     return bool(active and active.is_superuser)
 
 
+_CACHE = "_dcc_administered_ids"
+
+
 def administered_structure_ids(user: AnyUser) -> set[int]:
-    """Structures the user administers: their own, and those below them (a network's members)."""
+    """Structures the user administers: their own, and those below them (a network's members).
+
+    Computed once per user object (that is, once per request) and cached on it; services that
+    change roles or the structure tree call ``forget`` on the users they touch."""
     active = _active_user(user)
     if active is None:
         return set()
+    cached: frozenset[int] | None = getattr(active, _CACHE, None)
+    if cached is not None:
+        return set(cached)
     roots = set(
         Membership.objects.active()
         .filter(user=active, role=Role.STRUCTURE_ADMIN)
+        .order_by()
         .values_list("structure_id", flat=True)
     )
     found = set(roots)
     frontier = roots
     while frontier:
-        frontier = (
-            set(Structure.objects.filter(parent_id__in=frontier).values_list("id", flat=True))
-            - found
+        children = (
+            Structure.objects.filter(parent_id__in=frontier).order_by().values_list("id", flat=True)
         )
+        frontier = set(children) - found
         found |= frontier
+    setattr(active, _CACHE, frozenset(found))
     return found
+
+
+def forget(*users: AnyUser) -> None:
+    """Drop cached permission data after a change of roles or of the structure tree."""
+    for user in users:
+        if hasattr(user, _CACHE):
+            delattr(user, _CACHE)
 
 
 def can_administer(user: AnyUser) -> bool:
@@ -58,10 +76,13 @@ def can_manage_structure(user: AnyUser, structure: Structure) -> bool:
 
 
 def can_manage_user(actor: AnyUser, target: User) -> bool:
-    """Administrators manage users who hold a role in one of their structures."""
+    """Administrators manage users who hold a role in one of their structures; nobody manages
+    their own account this way, and only platform administrators manage one another."""
+    if isinstance(actor, User) and actor.pk == target.pk:
+        return False
     if is_platform_admin(actor):
         return True
-    if isinstance(actor, User) and actor.pk == target.pk:
+    if target.is_superuser:
         return False
     structures = administered_structure_ids(actor)
     return bool(structures) and (

@@ -94,23 +94,30 @@ def create_structure(
         national_id_type=national_id_type, national_id=national_id
     ).exists():
         raise ValidationError({"national_id": _("Une structure porte déjà cet identifiant.")})
-    with transaction.atomic():
-        structure = Structure(
-            name=name.strip(),
-            kind=kind,
-            national_id_type=national_id_type,
-            national_id=national_id,
-            parent=parent,
-        )
-        structure.full_clean()
-        structure.save()
-        record_event(
-            actor=actor_of(actor),
-            action=Action.STRUCTURE_CREATED,
-            resource_type="Structure",
-            resource_id=str(structure.uuid),
-            details={"after": _structure_snapshot(structure)},
-        )
+    try:
+        with transaction.atomic():
+            structure = Structure(
+                name=name.strip(),
+                kind=kind,
+                national_id_type=national_id_type,
+                national_id=national_id,
+                parent=parent,
+            )
+            structure.full_clean()
+            structure.save()
+            record_event(
+                actor=actor_of(actor),
+                action=Action.STRUCTURE_CREATED,
+                resource_type="Structure",
+                resource_id=str(structure.uuid),
+                details={"after": _structure_snapshot(structure)},
+            )
+    except IntegrityError:
+        # Two administrators created the same structure at the same moment.
+        raise ValidationError(
+            {"national_id": _("Une structure porte déjà cet identifiant.")}
+        ) from None
+    permissions.forget(actor)
     return structure
 
 
@@ -129,6 +136,18 @@ def update_structure(
             Action.STRUCTURE_UPDATED,
             resource_type="Structure",
             resource_id=str(structure.uuid),
+        )
+    if parent != structure.parent and not (
+        (structure.parent is None or permissions.can_manage_structure(actor, structure.parent))
+        and (parent is None or permissions.can_manage_structure(actor, parent))
+    ):
+        # Moving a structure needs authority over both its old and its new parent.
+        raise _deny(
+            actor,
+            Action.STRUCTURE_UPDATED,
+            resource_type="Structure",
+            resource_id=str(structure.uuid),
+            details={"refused": "parent"},
         )
     if parent is not None and (parent.pk == structure.pk or _is_below(parent, structure)):
         raise ValidationError(
@@ -156,6 +175,7 @@ def update_structure(
             resource_id=str(locked.uuid),
             details={"before": before, "after": _structure_snapshot(locked)},
         )
+    permissions.forget(actor)
     return locked
 
 
@@ -335,17 +355,23 @@ def accept_invitation(*, token: str, password: str) -> User:
 def cancel_invitation(*, actor: User, invitation: Invitation) -> None:
     if not permissions.can_manage_structure(actor, invitation.structure):
         raise _deny(
-            actor, Action.USER_INVITED, resource_type="Invitation", resource_id=str(invitation.uuid)
-        )
-    with transaction.atomic():
-        invitation.cancelled_at = timezone.now()
-        invitation.save(update_fields=["cancelled_at", "updated_at"])
-        record_event(
-            actor=actor_of(actor),
-            action=Action.USER_INVITED,
+            actor,
+            Action.INVITATION_CANCELLED,
             resource_type="Invitation",
             resource_id=str(invitation.uuid),
-            details={"cancelled": True},
+        )
+    with transaction.atomic():
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if locked.accepted_at or locked.cancelled_at or locked.expires_at <= timezone.now():
+            raise ValidationError(_("Seule une invitation en attente peut être annulée."))
+        locked.cancelled_at = timezone.now()
+        locked.save(update_fields=["cancelled_at", "updated_at"])
+        record_event(
+            actor=actor_of(actor),
+            action=Action.INVITATION_CANCELLED,
+            resource_type="Invitation",
+            resource_id=str(locked.uuid),
+            details={"structure": str(locked.structure.uuid), "role": locked.role},
         )
 
 
@@ -393,6 +419,7 @@ def grant_role(*, actor: User, user: User, structure: Structure, role: str) -> M
             resource_id=str(membership.uuid),
             details=_membership_change(None, membership, target=user),
         )
+    permissions.forget(actor, user)
     return membership
 
 
@@ -422,6 +449,7 @@ def revoke_role(*, actor: User, membership: Membership) -> Membership:
             resource_id=str(locked.uuid),
             details=_membership_change(before, locked, target=locked.user),
         )
+    permissions.forget(actor, membership.user, locked.user)
     return locked
 
 

@@ -32,6 +32,7 @@ class Action(models.TextChoices):
     STRUCTURE_UPDATED = "structure.updated", _("Structure modifiée")
     USER_INVITED = "user.invited", _("Utilisateur invité")
     INVITATION_ACCEPTED = "user.invitation_accepted", _("Invitation acceptée")
+    INVITATION_CANCELLED = "user.invitation_cancelled", _("Invitation annulée")
     USER_UPDATED = "user.updated", _("Utilisateur modifié")
     USER_DEACTIVATED = "user.deactivated", _("Utilisateur désactivé")
     USER_REACTIVATED = "user.reactivated", _("Utilisateur réactivé")

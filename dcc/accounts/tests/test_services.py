@@ -272,3 +272,75 @@ def test_deactivation_rotates_the_security_stamp(platform_admin: User, oncologis
     oncologist.refresh_from_db()
     assert not oncologist.is_active and oncologist.security_stamp != stamp
     assert AuditEvent.objects.filter(action="user.deactivated").count() == 1
+
+
+def test_an_admin_cannot_deactivate_a_platform_admin_or_themself(
+    hospital_admin: User, platform_admin: User, structures: dict[str, Structure]
+) -> None:
+    Membership.objects.create(
+        user=platform_admin, structure=structures["hospital"], role=Role.PHYSICIAN
+    )
+    with pytest.raises(PermissionDenied):
+        services.set_user_active(actor=hospital_admin, user=platform_admin, active=False)
+    with pytest.raises(PermissionDenied):
+        services.set_user_active(actor=platform_admin, user=platform_admin, active=False)
+    platform_admin.refresh_from_db()
+    assert platform_admin.is_active
+
+
+def test_moving_a_structure_needs_authority_over_both_parents(
+    hospital_admin: User, structures: dict[str, Structure]
+) -> None:
+    hospital = structures["hospital"]
+    with pytest.raises(PermissionDenied):
+        services.update_structure(
+            actor=hospital_admin,
+            structure=hospital,
+            name=hospital.name,
+            kind=hospital.kind,
+            parent=None,
+            is_active=True,
+        )
+    hospital.refresh_from_db()
+    assert hospital.parent == structures["network"]
+    renamed = services.update_structure(
+        actor=hospital_admin,
+        structure=hospital,
+        name="CHU Renommé",
+        kind=hospital.kind,
+        parent=structures["network"],
+        is_active=True,
+    )
+    assert renamed.name == "CHU Renommé"
+
+
+def test_only_pending_invitations_can_be_cancelled_and_cancellation_has_its_own_trace(
+    hospital_admin: User, structures: dict[str, Structure]
+) -> None:
+    invitation, _token = services.invite_user(
+        actor=hospital_admin,
+        email="annule@chu.test",
+        first_name="A",
+        last_name="Annule",
+        structure=structures["hospital"],
+        role=Role.RCP_SECRETARY,
+    )
+    services.cancel_invitation(actor=hospital_admin, invitation=invitation)
+    assert AuditEvent.objects.filter(action="user.invitation_cancelled").count() == 1
+    with pytest.raises(ValidationError):
+        services.cancel_invitation(actor=hospital_admin, invitation=invitation)
+
+
+def test_a_new_role_is_effective_at_once_for_the_same_user_object(
+    platform_admin: User, oncologist: User, structures: dict[str, Structure]
+) -> None:
+    from dcc.accounts import permissions
+
+    assert not permissions.can_administer(oncologist)
+    services.grant_role(
+        actor=platform_admin,
+        user=oncologist,
+        structure=structures["hospital"],
+        role=Role.STRUCTURE_ADMIN,
+    )
+    assert permissions.can_administer(oncologist)
