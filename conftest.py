@@ -29,6 +29,12 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
     yield
 
 
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(settings: Any) -> None:
+    """Argon2 with tiny parameters: production cost (~50 ms a hash) would dominate the suite."""
+    settings.PASSWORD_HASHERS = ["dcc.accounts.tests.hashers.QuickArgon2PasswordHasher"]
+
+
 @pytest.fixture
 def structures(db: None) -> dict[str, Any]:
     from dcc.accounts.choices import StructureIdType, StructureKind
