@@ -660,7 +660,9 @@ def test_the_invitation_list_shows_each_status_and_cancels_pending_ones(
     assert response["Location"] == url("invitation_list")
     pending.refresh_from_db()
     assert pending.cancelled_at is not None
-    event = AuditEvent.objects.get(resource_id=str(pending.uuid), action="user.invitation_cancelled")
+    event = AuditEvent.objects.get(
+        resource_id=str(pending.uuid), action="user.invitation_cancelled"
+    )
     assert details(event)["role"] == pending.role
     client.post(url("invitation_cancel", expired.uuid))
     expired.refresh_from_db()
