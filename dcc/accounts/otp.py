@@ -32,6 +32,12 @@ def secret_base32(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
+def secret_for_typing(device: TOTPDevice) -> str:
+    """The key in groups of four, as authenticator apps accept it, for manual entry."""
+    secret = secret_base32(device)
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
 def qr_svg(device: TOTPDevice) -> str:
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
     svg: bytes = image.to_string()

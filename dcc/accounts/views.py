@@ -226,7 +226,7 @@ def otp_enrol_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "qr_svg": otp.qr_svg(device),
-            "secret": otp.secret_base32(device),
+            "secret": otp.secret_for_typing(device),
             "next": request.GET.get("next", ""),
         },
     )

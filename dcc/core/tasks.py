@@ -1,8 +1,9 @@
 """Background tasks keep the actor who asked for them.
 
 A task is enqueued with the current actor serialised as its first argument
-(``enqueue_as_actor``); the worker runs it under that actor (``@runs_as_actor``), marked as
-executed by the worker, so what a task changes is traced to the professional who caused it.
+(``my_task.enqueue(actor_payload(), ...)``); the worker runs it under that actor
+(``@runs_as_actor``), labelled as a task, so what a task changes is traced to the
+professional who caused it.
 """
 
 from __future__ import annotations

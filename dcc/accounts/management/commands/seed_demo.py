@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from dcc.accounts import demo
+from dcc.accounts.choices import Role
 
 
 class Command(BaseCommand):
@@ -21,5 +22,7 @@ class Command(BaseCommand):
         accounts = demo.seed()
         self.stdout.write(f"Comptes de démonstration (mot de passe commun : {demo.DEMO_PASSWORD})")
         for account in accounts:
-            role = "administrateur de la plateforme" if account.superuser else account.role
+            role = (
+                "Administrateur de la plateforme" if account.superuser else Role(account.role).label
+            )
             self.stdout.write(f"  {account.email:<28} {role}")

@@ -13,7 +13,7 @@ import pytest
 from dcc.interop.terminology import oids, value_sets
 
 ROOT = Path(__file__).resolve().parents[4]
-SHARED_CI_SIS = ROOT.parent / "shared" / "ci-sis"
+SHARED_CI_SIS = Path(os.environ.get("DCC_SHARED_DIR", ROOT.parent / "shared")) / "ci-sis"
 
 
 def test_professions_and_specialties_come_from_tre_g15() -> None:
