@@ -81,7 +81,8 @@ class SessionPolicyMiddleware:
         return ""
 
 
-CHARTER_EXEMPT_PREFIXES = ("/static/", "/compte/charte/", "/compte/deconnexion/", "/langue/")
+CHARTER_EXEMPT_PREFIXES = ("/static/", "/compte/deconnexion/", "/langue/")
+CHARTER_PAGE = "/compte/charte/"
 
 
 class CharterMiddleware:
@@ -95,6 +96,7 @@ class CharterMiddleware:
         if (
             isinstance(user, User)
             and user.is_authenticated
+            and request.path != CHARTER_PAGE
             and not request.path.startswith(CHARTER_EXEMPT_PREFIXES)
         ):
             charter = selectors.current_charter()
