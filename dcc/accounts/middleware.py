@@ -108,7 +108,7 @@ class CharterMiddleware:
                         return JsonResponse(
                             {
                                 "error": "charter_not_accepted",
-                                "detail": "La charte d'utilisation doit être acceptée.",
+                                "detail": _("La charte d'utilisation doit être acceptée."),
                             },
                             status=403,
                         )

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
@@ -35,7 +36,7 @@ from dcc.audit.choices import Action
 from dcc.audit.services import record_event
 
 PREAUTH_SECONDS = 300
-GENERIC_LOGIN_ERROR = "Adresse électronique ou mot de passe incorrect."
+GENERIC_LOGIN_ERROR = gettext_lazy("Adresse électronique ou mot de passe incorrect.")
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -120,7 +121,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 % {"minutes": settings.LOGIN_LOCK_SECONDS // 60},
             )
         else:
-            form.add_error(None, _(GENERIC_LOGIN_ERROR))
+            form.add_error(None, str(GENERIC_LOGIN_ERROR))
     return render(
         request,
         "accounts/login.html",
