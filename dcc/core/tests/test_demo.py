@@ -1,0 +1,56 @@
+"""Demo mode: explicit, visible on every page, and the seed it relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client, override_settings
+
+from dcc.accounts.choices import Role, StructureKind
+from dcc.accounts.demo import ACCOUNTS, DEMO_PASSWORD
+from dcc.accounts.models import Charter, Membership, Structure, User
+from dcc.audit.verify import verify_chain
+
+pytestmark = pytest.mark.django_db
+
+BANNER = "Démonstration — données fictives"
+
+
+@override_settings(DEMO=True)
+def test_demo_mode_shows_a_banner_on_every_page(client: Client) -> None:
+    assert BANNER in client.get("/compte/connexion/").content.decode()
+    assert BANNER in client.get("/page-qui-n-existe-pas/").content.decode()
+
+
+def test_outside_demo_mode_there_is_no_banner(client: Client) -> None:
+    assert BANNER not in client.get("/compte/connexion/").content.decode()
+
+
+def test_seed_demo_creates_the_network_one_account_per_role_and_the_charter(capsys: Any) -> None:
+    call_command("seed_demo")
+    kinds = set(Structure.objects.values_list("kind", flat=True))
+    assert {
+        StructureKind.REGIONAL_NETWORK,
+        StructureKind.COORDINATION_CENTRE,
+        StructureKind.HOSPITAL,
+        StructureKind.PRIVATE_PRACTICE,
+    } <= kinds
+    assert Structure.objects.filter(kind=StructureKind.HOSPITAL).count() == 2
+    roles = set(Membership.objects.active().values_list("role", flat=True))
+    assert roles == set(Role.values)
+    assert User.objects.get(email=ACCOUNTS[0].email).is_superuser
+    assert all(User.objects.get(email=a.email).check_password(DEMO_PASSWORD) for a in ACCOUNTS)
+    assert Charter.objects.count() == 1
+    printed = capsys.readouterr().out
+    assert DEMO_PASSWORD in printed and "oncologue@demo.dcc" in printed
+    call_command("seed_demo")  # idempotent
+    assert Membership.objects.count() == len(ACCOUNTS) - 1
+    assert verify_chain().ok
+
+
+@override_settings(DEMO=False, DEV=False)
+def test_seed_demo_refuses_to_run_in_production() -> None:
+    with pytest.raises(CommandError):
+        call_command("seed_demo")
