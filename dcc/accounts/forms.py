@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dcc.accounts.choices import Role, StructureIdType, StructureKind
 from dcc.accounts.models import Structure
@@ -99,7 +100,7 @@ class StructureForm(forms.Form):
 
 class ProfessionalFields(forms.Form):
     first_name = forms.CharField(label=_("Prénom"), max_length=100)
-    last_name = forms.CharField(label=_("Nom"), max_length=100)
+    last_name = forms.CharField(label=pgettext_lazy("nom de famille", "Nom"), max_length=100)
     rpps = forms.RegexField(
         label=_("RPPS"),
         regex=r"^\d{11}$",
