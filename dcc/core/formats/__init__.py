@@ -1,0 +1,1 @@
+"""Date and number formats overriding Django's defaults per language."""
