@@ -93,7 +93,8 @@ def actor_of(user: User) -> Actor:
         kind="user",
         user_id=str(user.uuid),
         rpps=user.rpps or "",
-        label=user.email,
+        # Through a command or a task, the trace says so (e.g. "dcc seed_demo").
+        label=context.label if context.kind == "system" else user.email,
         source_ip=context.source_ip,
         request_id=context.request_id,
         purpose=context.purpose,
