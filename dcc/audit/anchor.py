@@ -4,7 +4,12 @@ Someone able to write the database could delete the newest events together with 
 links and leave a shorter chain that still verifies. The anchor file (on other storage in
 production: a WORM bucket or a write-once mount; see docs/deployment.md) remembers the
 highest sealed position and its MAC, keyed so it cannot be forged, and only ever moves
-forward. The verifier compares the chain with it.
+forward. The verifier compares the chain with it, and the sealer refuses to extend a chain
+that no longer passes through it.
+
+The file is rewritten in place, one fixed-size record under an exclusive lock, and read under
+a shared lock: creating and renaming a file per seal cost a quarter of a millisecond on
+filesystems that discard freed blocks, paid by every audited request.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
+_RECORD_SIZE = 256  # JSON padded with spaces: every write covers the previous record whole
+
 
 @dataclass(frozen=True)
 class Anchor:
@@ -38,15 +45,11 @@ def _sign(seq: int, mac: str) -> str:
     return hmac.digest(settings.AUDIT_KEY, f"anchor|{seq}|{mac}".encode(), "sha256").hex()
 
 
-def read() -> Anchor | None:
-    """The stored head, or None when anchoring is off or nothing was sealed yet.
-
-    Raises ValueError when the file exists but was altered or cannot be parsed."""
-    path = _path()
-    if path is None or not path.exists():
-        return None
+def _parse(path: Path, raw: bytes) -> Anchor | None:
+    if not raw.strip():
+        return None  # created, never written: as if absent
     try:
-        data = json.loads(path.read_text() or "{}")
+        data = json.loads(raw)
         seq, mac, signature = int(data["seq"]), str(data["mac"]), str(data["signature"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"audit anchor {path} is malformed ({exc!r})") from exc
@@ -55,13 +58,64 @@ def read() -> Anchor | None:
     return Anchor(seq, mac)
 
 
+def read() -> Anchor | None:
+    """The stored head, or None when anchoring is off or nothing was sealed yet.
+
+    Raises ValueError when the file exists but was altered or cannot be parsed."""
+    path = _path()
+    if path is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        raw = os.pread(fd, 1 << 16, 0)
+    finally:
+        os.close(fd)
+    return _parse(path, raw)
+
+
+_last_read: tuple[tuple[object, ...], Anchor | None] | None = None
+
+
+def read_if_changed() -> Anchor | None:
+    """``read()``, skipped while the file's inode, size and times are those of the last read.
+
+    For the sealer, which checks the anchor after every commit. A change that keeps all of
+    them (two writes within one clock tick) leaves it an older anchor: one the chain passed
+    through, so the check stays sound. The verifier always reads the file itself."""
+    global _last_read
+    path = _path()
+    if path is None:
+        return None
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    key = (
+        str(path),
+        settings.AUDIT_KEY,
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
+    if _last_read is not None and _last_read[0] == key:
+        return _last_read[1]
+    head = read()
+    _last_read = (key, head)
+    return head
+
+
 def disagreement(seq: int, mac: str, mac_at: Callable[[int], str | None]) -> str:
     """Why the chain whose head is (``seq``, ``mac``) does not extend the anchor; "" if it does.
 
     ``mac_at(n)`` returns the chain MAC stored at position n. It is called only when the
     anchor lags behind the head (another sealer committed and has not advanced it yet)."""
     try:
-        head = read()
+        head = read_if_changed()
     except ValueError as exc:
         return f"anchor unreadable: {exc}"
     if head is None:
@@ -81,16 +135,23 @@ def advance(seq: int, mac: str) -> None:
     path = _path()
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            current = read()
+            current = _parse(path, os.pread(fd, 1 << 16, 0))
         except ValueError as exc:
             logger.error("audit anchor left as found: %s", exc)
             return
         if current is not None and current.seq >= seq:
             return
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"seq": seq, "mac": mac, "signature": _sign(seq, mac)}))
-        os.replace(temporary, path)
+        record = json.dumps({"seq": seq, "mac": mac, "signature": _sign(seq, mac)}).encode()
+        os.pwrite(fd, record.ljust(_RECORD_SIZE), 0)
+        if os.fstat(fd).st_size > _RECORD_SIZE:
+            os.ftruncate(fd, _RECORD_SIZE)
+    finally:
+        os.close(fd)

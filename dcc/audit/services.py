@@ -10,6 +10,8 @@ takes to link a batch, and it links whatever any worker has committed, so no eve
 
 from __future__ import annotations
 
+import functools
+import hmac
 import logging
 import re
 import uuid
@@ -24,6 +26,7 @@ from django.utils import timezone
 from dcc.audit import anchor, chain
 from dcc.audit.choices import Outcome
 from dcc.audit.models import AuditEvent
+from dcc.audit.verify import read_rows, select_rows
 from dcc.core.context import Actor, current_actor
 
 logger = logging.getLogger(__name__)
@@ -81,12 +84,38 @@ def record_event(
         details=canonical_details(details),
         key_id=settings.AUDIT_KEY_ID,
     )
-    event.row_mac = chain.row_mac(
-        settings.AUDIT_KEY, [getattr(event, name) for name in chain.CONTENT_FIELDS]
-    )
-    event.save(force_insert=True)
+    content = [getattr(event, name) for name in chain.CONTENT_FIELDS]
+    event.row_mac = chain.row_mac(settings.AUDIT_KEY, content)
+    _insert(event, content)
     _schedule_seal()
     return event
+
+
+def _insert(event: AuditEvent, content: list[Any]) -> None:
+    """One plain INSERT: on every audited request the ORM's save() cost more than the rest of
+    the insert (measured in docs/performance.md)."""
+    meta = AuditEvent._meta
+    values = [
+        meta.get_field(name).get_db_prep_save(value, connection)  # type: ignore[union-attr]
+        if name in ("uuid", "occurred_at")
+        else value
+        for name, value in zip(chain.CONTENT_FIELDS, content, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor), [*values, event.row_mac, ""])
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
+@functools.cache
+def _insert_sql(vendor: str) -> str:
+    columns = [*chain.CONTENT_FIELDS, "row_mac", "chain_mac"]
+    placeholders = ", ".join(["%s"] * len(columns))
+    return (
+        f"INSERT INTO {AuditEvent._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({placeholders}) RETURNING id"
+    )
 
 
 def record_denied(*, action: str, **fields: Any) -> None:
@@ -128,30 +157,46 @@ def seal_pending_events(*, batch: int = SEAL_BATCH) -> int:
             return total
 
 
-_CONTENT_AND_ID = ("id", *chain.CONTENT_FIELDS, "row_mac")
+def _table() -> str:
+    return connection.ops.quote_name(AuditEvent._meta.db_table)
 
 
 def _chain_mac_at(seq: int) -> str | None:
-    return AuditEvent.objects.filter(chain_seq=seq).values_list("chain_mac", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT chain_mac FROM {_table()} WHERE chain_seq = %s", [seq])  # noqa: S608
+        row = cursor.fetchone()
+    return str(row[0]) if row else None
+
+
+def _chain_head() -> tuple[int, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT chain_seq, chain_mac FROM {_table()} "  # noqa: S608
+            "WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1"
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, chain.GENESIS)
+
+
+@functools.cache
+def _pending_sql(vendor: str, limit: int) -> str:
+    return select_rows(
+        "chain_seq IS NULL AND id > %s", order="id", limit=limit, render_in_sql=False
+    )
 
 
 def _seal_batch(batch: int, after_id: int) -> tuple[int, int, int]:
     """Seal up to ``batch`` pending events with an id above ``after_id``.
 
     Returns how many pending rows were read, the last id read and how many were sealed: rows
-    with an invalid MAC are read but never sealed, and the next batch starts after them."""
-    key = settings.AUDIT_KEY
+    with an invalid MAC are read but never sealed, and the next batch starts after them.
+    Plain SQL throughout: this runs after every audited commit."""
+    key, keys_by_id = settings.AUDIT_KEY, {settings.AUDIT_KEY_ID: settings.AUDIT_KEY}
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK_ID])
-        head = (
-            AuditEvent.objects.filter(chain_seq__isnull=False)
-            .order_by("-chain_seq")
-            .values_list("chain_seq", "chain_mac")
-            .first()
-        )
-        seq, previous = (int(head[0] or 0), head[1]) if head else (0, chain.GENESIS)
+        seq, previous = _chain_head()
         disagreement = anchor.disagreement(seq, previous, _chain_mac_at)
         if disagreement:
             # Chaining on would bury the evidence (a truncated or replaced tail) under new
@@ -159,15 +204,11 @@ def _seal_batch(batch: int, after_id: int) -> tuple[int, int, int]:
             # looks: the verifier names the break and the pending count keeps growing.
             logger.error("audit sealing refused: %s", disagreement)
             return 0, after_id, 0
-        pending = list(
-            AuditEvent.objects.filter(chain_seq__isnull=True, id__gt=after_id)
-            .order_by("id")
-            .values_list(*_CONTENT_AND_ID)[:batch]
-        )
+        pending = list(read_rows(_pending_sql(connection.vendor, batch), [after_id]))
         links: list[tuple[int, str, int]] = []
-        for row in pending:
-            event_id, content, mac = row[0], row[1:-1], row[-1]
-            if chain.row_mac(key, content) != mac:
+        for event_id, _seq, _link, mac, key_id, content in pending:
+            row_key = keys_by_id.get(key_id or "")
+            if row_key is None or hmac.digest(row_key, content, "sha256").hex() != mac:
                 # A row nobody holding the key wrote: never chain it; the verifier names it.
                 logger.error("audit event id=%s has an invalid MAC; left unsealed", event_id)
                 continue
@@ -175,12 +216,12 @@ def _seal_batch(batch: int, after_id: int) -> tuple[int, int, int]:
             previous = chain.chain_mac(key, previous, seq, mac)
             links.append((seq, previous, event_id))
         if links:
-            table = connection.ops.quote_name(AuditEvent._meta.db_table)
+            update = f"UPDATE {_table()} SET chain_seq = %s, chain_mac = %s WHERE id = %s"  # noqa: S608
             with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"UPDATE {table} SET chain_seq = %s, chain_mac = %s WHERE id = %s",  # noqa: S608
-                    links,
-                )
+                if len(links) == 1:  # the usual case, after one request: no batch machinery
+                    cursor.execute(update, links[0])
+                else:
+                    cursor.executemany(update, links)
             head_seq, head_mac = seq, previous
             transaction.on_commit(lambda: anchor.advance(head_seq, head_mac))
         last_id = pending[-1][0] if pending else after_id

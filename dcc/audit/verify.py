@@ -15,7 +15,7 @@ import datetime as dt
 import hmac
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -162,37 +162,61 @@ def _snapshot() -> Iterator[None]:
 
 
 def _rows(*, sealed: bool, chunk_size: int) -> Iterator[Row]:
+    if sealed:
+        sql = select_rows("chain_seq IS NOT NULL", order="chain_seq")
+    else:
+        sql = select_rows("chain_seq IS NULL", order="id")
+    return read_rows(sql, stream=True, chunk_size=chunk_size)
+
+
+def select_rows(
+    where: str, *, order: str, limit: int | None = None, render_in_sql: bool = True
+) -> str:
+    """SQL selecting the rows matching ``where``, in the shape ``read_rows`` decodes: id,
+    chain_seq, chain_mac, row_mac, key_id, then the content.
+
+    On PostgreSQL the content comes already canonical, one text column, unless
+    ``render_in_sql`` is off: rendering it costs the planner more than Python takes to do it
+    for a handful of rows (the sealer's case, after every commit)."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    where, order = ("IS NOT NULL", "chain_seq") if sealed else ("IS NULL", "id")
-    if connection.vendor == "postgresql":
-        sql = (
-            f"SELECT id, chain_seq, chain_mac, row_mac, key_id, {chain.POSTGRES_CANONICAL_SQL} "  # noqa: S608
-            f"FROM {table} WHERE chain_seq {where} ORDER BY {order}"
+    if connection.vendor == "postgresql" and render_in_sql:
+        content = chain.POSTGRES_CANONICAL_SQL
+    else:
+        as_text = "occurred_at::text" if connection.vendor == "postgresql" else "occurred_at || ''"
+        content = ", ".join(
+            as_text if name == "occurred_at" else name for name in chain.CONTENT_FIELDS
         )
-        with connection.chunked_cursor() as cursor:
-            cursor.execute(sql)
-            while batch := cursor.fetchmany(chunk_size):
-                for event_id, seq, link, mac, key_id, text in batch:
-                    yield event_id, seq, link, mac, key_id, text.encode()
-        return
-    columns = ", ".join(
-        "occurred_at || ''" if name == "occurred_at" else name for name in chain.CONTENT_FIELDS
+    limited = f" LIMIT {int(limit)}" if limit else ""
+    return (
+        f"SELECT id, chain_seq, chain_mac, row_mac, key_id, {content} "  # noqa: S608
+        f"FROM {table} WHERE {where} ORDER BY {order}{limited}"
     )
-    sql = (
-        f"SELECT id, chain_seq, chain_mac, row_mac, key_id, {columns} "  # noqa: S608
-        f"FROM {table} WHERE chain_seq {where} ORDER BY {order}"
-    )
+
+
+def read_rows(
+    sql: str, params: Sequence[int] = (), *, stream: bool = False, chunk_size: int = 20000
+) -> Iterator[Row]:
+    """Run SQL made of ``select_rows`` and yield each row with its canonical bytes.
+
+    ``stream`` reads through a server-side cursor on PostgreSQL (inside a transaction, so
+    that it streams rather than materialising a held result)."""
+    postgres = connection.vendor == "postgresql"
     join = chain.SEPARATOR.join
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
+    with connection.chunked_cursor() if stream and postgres else connection.cursor() as cursor:
+        cursor.execute(sql, params)
         while batch := cursor.fetchmany(chunk_size):
             for row in batch:
-                content = [_sqlite_uuid(row[5]), _sqlite_time(row[6]), *map(str, row[7:])]
+                if len(row) == 6:  # rendered by PostgreSQL
+                    yield row[0], row[1], row[2], row[3], row[4], row[5].encode()
+                    continue
+                content = [_stored_uuid(row[5]), _stored_time(row[6]), *map(str, row[7:])]
                 yield row[0], row[1], row[2], row[3], row[4], join(content).encode()
 
 
-def _sqlite_uuid(stored: object) -> str:
-    """The canonical text of a UUID stored the way Django stores it on SQLite (32 hex digits)."""
+def _stored_uuid(stored: object) -> str:
+    """The canonical text of a stored UUID (SQLite keeps the 32 hex digits as text)."""
+    if isinstance(stored, uuid.UUID):
+        return str(stored)
     if isinstance(stored, str) and len(stored) == 32:
         return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
     try:
@@ -201,13 +225,16 @@ def _sqlite_uuid(stored: object) -> str:
         return f"invalid:{stored}"
 
 
-def _sqlite_time(stored: object) -> str:
-    """The canonical text of a date-time stored the way Django stores it on SQLite (UTC)."""
+def _stored_time(stored: object) -> str:
+    """The canonical text of a date-time as the database prints it: SQLite's stored UTC text,
+    or PostgreSQL's output in the UTC session time zone ("…+00"). Anything unusual goes
+    through a full parse; what does not parse cannot match a genuine MAC."""
     if isinstance(stored, str) and stored[10:11] == " ":
-        if len(stored) == 26 and stored[19] == ".":
-            return f"{stored[:10]}T{stored[11:]}Z"
-        if len(stored) == 19:
-            return f"{stored[:10]}T{stored[11:]}.000000Z"
+        text = stored[:-3] if stored.endswith("+00") else stored
+        if len(text) == 26 and text[19] == ".":
+            return f"{text[:10]}T{text[11:]}Z"
+        if len(text) == 19:
+            return f"{text[:10]}T{text[11:]}.000000Z"
     try:
         parsed = parse_datetime(str(stored))
     except ValueError:
