@@ -402,7 +402,7 @@ def _raw_seal() -> int:
 
 
 def sealing_speed(options: Options) -> list[Metric]:
-    count = min(SEAL_EVENTS, max(100, (options.scale or SEAL_EVENTS) // 5))
+    count = SEAL_EVENTS if options.scale is None else min(SEAL_EVENTS, max(100, options.scale // 5))
 
     seeds = iter(range(1, 2 * options.repeat + 1))
 

@@ -80,21 +80,8 @@ def read() -> Anchor | None:
 _last_read: tuple[tuple[object, ...], Anchor | None] | None = None
 
 
-def read_if_changed() -> Anchor | None:
-    """``read()``, skipped while the file's inode, size and times are those of the last read.
-
-    For the sealer, which checks the anchor after every commit. A change that keeps all of
-    them (two writes within one clock tick) leaves it an older anchor: one the chain passed
-    through, so the check stays sound. The verifier always reads the file itself."""
-    global _last_read
-    path = _path()
-    if path is None:
-        return None
-    try:
-        status = os.stat(path)
-    except FileNotFoundError:
-        return None
-    key = (
+def _identity(path: Path, status: os.stat_result) -> tuple[object, ...]:
+    return (
         str(path),
         settings.AUDIT_KEY,
         status.st_ino,
@@ -102,10 +89,31 @@ def read_if_changed() -> Anchor | None:
         status.st_mtime_ns,
         status.st_ctime_ns,
     )
-    if _last_read is not None and _last_read[0] == key:
+
+
+def _remember(path: Path, status: os.stat_result, head: Anchor | None) -> None:
+    global _last_read
+    _last_read = (_identity(path, status), head)
+
+
+def read_if_changed() -> Anchor | None:
+    """``read()``, skipped while the file's inode, size and times are those of the last read
+    or write by this process.
+
+    For the sealer, which checks the anchor after every commit. A change that keeps all of
+    them (another write within the same clock tick) leaves it an older anchor: one the chain
+    passed through, so the check stays sound. The verifier always reads the file itself."""
+    path = _path()
+    if path is None:
+        return None
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    if _last_read is not None and _last_read[0] == _identity(path, status):
         return _last_read[1]
     head = read()
-    _last_read = (key, head)
+    _remember(path, status, head)
     return head
 
 
@@ -151,7 +159,10 @@ def advance(seq: int, mac: str) -> None:
             return
         record = json.dumps({"seq": seq, "mac": mac, "signature": _sign(seq, mac)}).encode()
         os.pwrite(fd, record.ljust(_RECORD_SIZE), 0)
-        if os.fstat(fd).st_size > _RECORD_SIZE:
+        status = os.fstat(fd)
+        if status.st_size > _RECORD_SIZE:
             os.ftruncate(fd, _RECORD_SIZE)
+            status = os.fstat(fd)
+        _remember(path, status, Anchor(seq, mac))
     finally:
         os.close(fd)
