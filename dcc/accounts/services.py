@@ -94,29 +94,31 @@ def create_structure(
         national_id_type=national_id_type, national_id=national_id
     ).exists():
         raise ValidationError({"national_id": _("Une structure porte déjà cet identifiant.")})
-    try:
-        with transaction.atomic():
-            structure = Structure(
-                name=name.strip(),
-                kind=kind,
-                national_id_type=national_id_type,
-                national_id=national_id,
-                parent=parent,
-            )
-            structure.full_clean()
-            structure.save()
-            record_event(
-                actor=actor_of(actor),
-                action=Action.STRUCTURE_CREATED,
-                resource_type="Structure",
-                resource_id=str(structure.uuid),
-                details={"after": _structure_snapshot(structure)},
-            )
-    except IntegrityError:
-        # Two administrators created the same structure at the same moment.
-        raise ValidationError(
-            {"national_id": _("Une structure porte déjà cet identifiant.")}
-        ) from None
+    with transaction.atomic():
+        structure = Structure(
+            name=name.strip(),
+            kind=kind,
+            national_id_type=national_id_type,
+            national_id=national_id,
+            parent=parent,
+        )
+        structure.full_clean()
+        try:
+            with transaction.atomic():
+                structure.save()
+        except IntegrityError:
+            # Two administrators created the same structure at the same moment. Only this
+            # save is guarded: a failing audit insert must not pass for a duplicate.
+            raise ValidationError(
+                {"national_id": _("Une structure porte déjà cet identifiant.")}
+            ) from None
+        record_event(
+            actor=actor_of(actor),
+            action=Action.STRUCTURE_CREATED,
+            resource_type="Structure",
+            resource_id=str(structure.uuid),
+            details={"after": _structure_snapshot(structure)},
+        )
     permissions.forget(actor)
     return structure
 
@@ -308,47 +310,50 @@ def accept_invitation(*, token: str, password: str) -> User:
         email=invitation.email, first_name=invitation.first_name, last_name=invitation.last_name
     )
     validate_password(password, candidate)
-    try:
-        with transaction.atomic():
-            locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
-            if locked.accepted_at:
-                raise ValidationError(_("Cette invitation a déjà été utilisée."))
-            user = User.objects.create_user(
-                invitation.email,
-                password,
-                first_name=invitation.first_name,
-                last_name=invitation.last_name,
-                rpps=invitation.rpps or None,
-                profession_code=invitation.profession_code,
-                specialty_code=invitation.specialty_code,
-            )
-            membership = Membership.objects.create(
-                user=user,
-                structure=invitation.structure,
-                role=invitation.role,
-                granted_by=invitation.invited_by,
-            )
-            locked.accepted_at = timezone.now()
-            locked.accepted_user = user
-            locked.save(update_fields=["accepted_at", "accepted_user", "updated_at"])
-            record_event(
-                actor=actor_of(user),
-                action=Action.INVITATION_ACCEPTED,
-                resource_type="User",
-                resource_id=str(user.uuid),
-                details={"invitation": str(invitation.uuid), "membership": str(membership.uuid)},
-            )
-            record_event(
-                actor=actor_of(user),
-                action=Action.ROLE_GRANTED,
-                resource_type="Membership",
-                resource_id=str(membership.uuid),
-                details=_membership_change(None, membership, target=user),
-            )
-    except IntegrityError:
-        raise ValidationError(
-            _("Un compte existe déjà avec cette adresse ou ce numéro RPPS.")
-        ) from None
+    with transaction.atomic():
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if locked.accepted_at:
+            raise ValidationError(_("Cette invitation a déjà été utilisée."))
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    invitation.email,
+                    password,
+                    first_name=invitation.first_name,
+                    last_name=invitation.last_name,
+                    rpps=invitation.rpps or None,
+                    profession_code=invitation.profession_code,
+                    specialty_code=invitation.specialty_code,
+                )
+        except IntegrityError:
+            # Someone took this e-mail address or RPPS since the invitation was sent. Only the
+            # account creation is guarded: a failing audit insert must not pass for this.
+            raise ValidationError(
+                _("Un compte existe déjà avec cette adresse ou ce numéro RPPS.")
+            ) from None
+        membership = Membership.objects.create(
+            user=user,
+            structure=invitation.structure,
+            role=invitation.role,
+            granted_by=invitation.invited_by,
+        )
+        locked.accepted_at = timezone.now()
+        locked.accepted_user = user
+        locked.save(update_fields=["accepted_at", "accepted_user", "updated_at"])
+        record_event(
+            actor=actor_of(user),
+            action=Action.INVITATION_ACCEPTED,
+            resource_type="User",
+            resource_id=str(user.uuid),
+            details={"invitation": str(invitation.uuid), "membership": str(membership.uuid)},
+        )
+        record_event(
+            actor=actor_of(user),
+            action=Action.ROLE_GRANTED,
+            resource_type="Membership",
+            resource_id=str(membership.uuid),
+            details=_membership_change(None, membership, target=user),
+        )
     return user
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 
 from dcc.accounts import permissions, selectors
-from dcc.audit.choices import Outcome
+from dcc.audit.choices import Action, Outcome
 from dcc.audit.models import AuditEvent
 
 
@@ -17,8 +19,9 @@ def home_for(request: HttpRequest) -> dict[str, Any]:
         "memberships": selectors.active_memberships(user),
         "charter": selectors.current_charter(),
         "last_logins": list(
-            AuditEvent.objects.filter(actor_user_id=str(user.uuid), action__startswith="auth.login")
-            .order_by("-id")
+            # Served by the (actor_user_id, occurred_at) index, whatever the trail's size.
+            AuditEvent.objects.filter(actor_user_id=str(user.uuid), action=Action.LOGIN)
+            .order_by("-occurred_at")
             .values("occurred_at", "action", "outcome", "source_ip")[:5]
         ),
     }
@@ -33,7 +36,10 @@ def home_for(request: HttpRequest) -> dict[str, Any]:
         }
     if permissions.can_view_audit(user):
         context["security"] = {
-            "denied": AuditEvent.objects.filter(outcome=Outcome.DENIED).count(),
+            # A recent window keeps this a range scan of the date index as the trail grows.
+            "denied": AuditEvent.objects.filter(
+                occurred_at__gte=timezone.now() - dt.timedelta(days=7), outcome=Outcome.DENIED
+            ).count(),
             "pending_seal": AuditEvent.objects.filter(chain_seq__isnull=True).count(),
         }
     context["is_platform_admin"] = permissions.is_platform_admin(user)
