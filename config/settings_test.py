@@ -14,3 +14,8 @@ os.environ.setdefault("DCC_AUDIT_ANCHOR_FILE", "off")
 os.environ.setdefault("DCC_AUDIT_KEY", "test-audit-key-" + "k" * 32)
 
 from config.settings import *  # noqa: E402,F403
+
+# A file, not SQLite's shared-cache in-memory database: threads (live server, background
+# sealer) then contend through WAL and busy_timeout as in real use, not through table locks.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}  # noqa: F405

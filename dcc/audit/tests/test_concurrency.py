@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from dcc.audit import anchor
 from dcc.audit.models import AuditEvent
@@ -18,7 +18,6 @@ from dcc.core.context import acting_as
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers"),
 ]
 
 WORKERS = 8
