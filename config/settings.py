@@ -93,10 +93,8 @@ try:
     LOGIN_IP_MAX_FAILURES = env.integer("DCC_LOGIN_IP_MAX_FAILURES", 50, minimum=5)
     INVITATION_DAYS = env.integer("DCC_INVITATION_DAYS", 7, minimum=1)
     AUDIT_SEAL_MODE = env.text("DCC_AUDIT_SEAL", "on_commit")
-    if AUDIT_SEAL_MODE not in {"on_commit", "background", "worker"}:
-        raise ConfigError(
-            f"DCC_AUDIT_SEAL must be on_commit, background or worker; got {AUDIT_SEAL_MODE!r}."
-        )
+    if AUDIT_SEAL_MODE not in {"on_commit", "worker"}:
+        raise ConfigError(f"DCC_AUDIT_SEAL must be on_commit or worker; got {AUDIT_SEAL_MODE!r}.")
     AUDIT_ANCHOR_FILE = env.text("DCC_AUDIT_ANCHOR_FILE", str(DATA_DIR / "audit" / "anchor.json"))
     if AUDIT_ANCHOR_FILE == "off":
         if PRODUCTION:

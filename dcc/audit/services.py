@@ -13,9 +13,7 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
-import os
 import re
-import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -135,77 +133,17 @@ def _seal_after_commit() -> None:
         logger.exception("audit sealing deferred")
 
 
-class BackgroundSealer:
-    """A daemon thread per process that seals right after audited commits, outside requests.
-
-    ``wake`` only sets an event; wake-ups that arrive while a seal runs fold into one more
-    pass, so under load one seal links many events. The thread uses its own database
-    connection and closes it after each pass (it must never hold a test database open, and
-    an idle process keeps no connection). Restarted after a fork (pre-forking servers)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-
-    def wake(self) -> None:
-        with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._wake, self._idle = threading.Event(), threading.Event()
-                self._pid = os.getpid()
-                self._thread = threading.Thread(
-                    target=self._run, name="dcc-audit-sealer", daemon=True
-                )
-                self._thread.start()
-            self._idle.clear()
-            self._wake.set()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Block until every wake-up so far has been served (tests, orderly shutdown)."""
-        return self._idle.wait(timeout)
-
-    def _run(self) -> None:
-        from django.db import connection as thread_connection
-
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            try:
-                seal_pending_events()
-            except Exception:
-                logger.exception("audit sealing deferred")
-            finally:
-                thread_connection.close()
-            with self._lock:
-                if not self._wake.is_set():
-                    self._idle.set()
-
-
-background_sealer = BackgroundSealer()
-
-
-def _wake_background_sealer() -> None:
-    background_sealer.wake()
-
-
 def _schedule_seal() -> None:
     """Seal once after the outermost commit, however many events the transaction records.
 
-    ``on_commit`` seals in the request right after its commit; ``background`` hands it to
-    this process's sealer thread; ``worker`` leaves it to the periodic task. The pending
-    callbacks are looked up rather than remembered in a flag: a rolled-back transaction or
-    savepoint drops its callbacks, and a stale flag would then stop every later transaction on
-    this connection from being sealed."""
-    mode = settings.AUDIT_SEAL_MODE
-    callback = {"on_commit": _seal_after_commit, "background": _wake_background_sealer}.get(mode)
-    if callback is None:
+    The pending callbacks are looked up rather than remembered in a flag: a rolled-back
+    transaction or savepoint drops its callbacks, and a stale flag would then stop every
+    later transaction on this connection from being sealed."""
+    if settings.AUDIT_SEAL_MODE != "on_commit":
         return
-    if any(entry[1] is callback for entry in connection.run_on_commit):
+    if any(entry[1] is _seal_after_commit for entry in connection.run_on_commit):
         return
-    transaction.on_commit(callback)
+    transaction.on_commit(_seal_after_commit)
 
 
 def seal_pending_events(*, batch: int = SEAL_BATCH) -> int:
