@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from dcc.core.env import ConfigError, Env
+from dcc.core.env import ConfigError, Env, read_previous_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
@@ -42,6 +42,11 @@ try:
         min_bytes=32,
     )
     AUDIT_KEY_ID = env.text("DCC_AUDIT_KEY_ID", "k1")
+    # Retired keys, kept to verify what they signed: one "key_id:secret" per line.
+    AUDIT_KEYS = {
+        **read_previous_keys(env.optional("DCC_AUDIT_PREVIOUS_KEYS_FILE")),
+        AUDIT_KEY_ID: AUDIT_KEY,
+    }
     TRUSTED_PROXY_COUNT = env.integer("DCC_TRUSTED_PROXY_COUNT", 0, minimum=0)
     ALLOWED_HOSTS = env.items(
         "DCC_ALLOWED_HOSTS", None if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]

@@ -41,8 +41,16 @@ def _path() -> Path | None:
     return Path(value) if value else None
 
 
-def _sign(seq: int, mac: str) -> str:
-    return hmac.digest(settings.AUDIT_KEY, f"anchor|{seq}|{mac}".encode(), "sha256").hex()
+def _sign(seq: int, mac: str, key: bytes | None = None) -> str:
+    message = f"anchor|{seq}|{mac}".encode()
+    return hmac.digest(key or settings.AUDIT_KEY, message, "sha256").hex()
+
+
+def _signed_by_a_known_key(seq: int, mac: str, signature: str) -> bool:
+    """Written with the current key, or with a retired one before a rotation."""
+    return any(
+        hmac.compare_digest(_sign(seq, mac, key), signature) for key in settings.AUDIT_KEYS.values()
+    )
 
 
 def _parse(path: Path, raw: bytes) -> Anchor | None:
@@ -53,7 +61,7 @@ def _parse(path: Path, raw: bytes) -> Anchor | None:
         seq, mac, signature = int(data["seq"]), str(data["mac"]), str(data["signature"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"audit anchor {path} is malformed ({exc!r})") from exc
-    if not hmac.compare_digest(_sign(seq, mac), signature):
+    if not _signed_by_a_known_key(seq, mac, signature):
         raise ValueError(f"audit anchor {path} has an invalid signature")
     return Anchor(seq, mac)
 

@@ -191,7 +191,7 @@ def _seal_batch(batch: int, after_id: int) -> tuple[int, int, int]:
     Returns how many pending rows were read, the last id read and how many were sealed: rows
     with an invalid MAC are read but never sealed, and the next batch starts after them.
     Plain SQL throughout: this runs after every audited commit."""
-    key, keys_by_id = settings.AUDIT_KEY, {settings.AUDIT_KEY_ID: settings.AUDIT_KEY}
+    keys_by_id = settings.AUDIT_KEYS
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -213,7 +213,9 @@ def _seal_batch(batch: int, after_id: int) -> tuple[int, int, int]:
                 logger.error("audit event id=%s has an invalid MAC; left unsealed", event_id)
                 continue
             seq += 1
-            previous = chain.chain_mac(key, previous, seq, mac)
+            # Each link is keyed like its row, so rows written before a key rotation still
+            # chain and verify with their (retired) key.
+            previous = chain.chain_mac(row_key, previous, seq, mac)
             links.append((seq, previous, event_id))
         if links:
             update = f"UPDATE {_table()} SET chain_seq = %s, chain_mac = %s WHERE id = %s"  # noqa: S608

@@ -80,8 +80,7 @@ def _walk_chain(
     chunk_size: int, anchored_seq: int | None
 ) -> tuple[int, Break | None, int, str | None]:
     """Check sealed rows in chain order. Returns (checked, break, last position, MAC at anchor)."""
-    key = settings.AUDIT_KEY
-    keys_by_id = {settings.AUDIT_KEY_ID: key}
+    keys_by_id = settings.AUDIT_KEYS
     expected_seq = 1
     previous = chain.GENESIS
     anchored_mac: str | None = None
@@ -102,7 +101,7 @@ def _walk_chain(
         if digest(row_key, content, "sha256").hex() != mac:
             found = Break(event_id, seq, "content altered (row MAC mismatch)")
             return expected_seq - 1, found, expected_seq - 1, anchored_mac
-        if link_mac(key, previous, seq, str(mac)) != link:
+        if link_mac(row_key, previous, seq, str(mac)) != link:
             found = Break(event_id, seq, "chain link broken (inserted, reordered or re-chained)")
             return expected_seq - 1, found, expected_seq - 1, anchored_mac
         if seq == anchored_seq:
@@ -133,7 +132,7 @@ def _check_anchor(
 
 def _check_pending(chunk_size: int) -> tuple[int, Break | None]:
     """Unsealed rows: each must carry a valid MAC and no chain MAC."""
-    keys_by_id = {settings.AUDIT_KEY_ID: settings.AUDIT_KEY}
+    keys_by_id = settings.AUDIT_KEYS
     pending = 0
     for event_id, _seq, link, mac, key_id, content in _rows(sealed=False, chunk_size=chunk_size):
         row_key = keys_by_id.get(key_id or "")

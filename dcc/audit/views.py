@@ -80,10 +80,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
 
 def _integrity(event: AuditEvent) -> str:
     """Whether the row still matches its MAC: "valid", "invalid" or "unknown" (other key)."""
-    if event.key_id != settings.AUDIT_KEY_ID:
+    key = settings.AUDIT_KEYS.get(event.key_id)
+    if key is None:
         return "unknown"
     content = [getattr(event, name) for name in chain.CONTENT_FIELDS]
-    return "valid" if chain.row_mac(settings.AUDIT_KEY, content) == event.row_mac else "invalid"
+    return "valid" if chain.row_mac(key, content) == event.row_mac else "invalid"
 
 
 def _pretty(details: str) -> str:
