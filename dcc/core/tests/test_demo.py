@@ -54,3 +54,19 @@ def test_seed_demo_creates_the_network_one_account_per_role_and_the_charter(caps
 def test_seed_demo_refuses_to_run_in_production() -> None:
     with pytest.raises(CommandError):
         call_command("seed_demo")
+
+
+def test_demo_professionals_carry_valid_rpps_and_value_set_codes() -> None:
+    from dcc.accounts.identifiers import is_valid_rpps
+    from dcc.interop.terminology import value_sets
+
+    professions = {c.code for c in value_sets.professions()}
+    specialties = {c.code: c.display for c in value_sets.specialties()}
+    for account in ACCOUNTS:
+        assert not account.rpps or is_valid_rpps(account.rpps), account.email
+        assert not account.profession or account.profession in professions, account.email
+        if account.specialty:
+            assert account.specialty.startswith(account.profession + "/"), account.email
+            assert account.specialty in specialties, account.email
+    surgeon = next(a for a in ACCOUNTS if a.email.startswith("chirurgien"))
+    assert "Chirurgie" in specialties[surgeon.specialty]
