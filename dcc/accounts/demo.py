@@ -84,7 +84,7 @@ ACCOUNTS = [
         "ch",
         "10000100015",
         "G15_10",
-        "G15_10/SM52",
+        "G15_10/SM14",
     ),
     DemoAccount(
         "coordonnateur@demo.dcc",
