@@ -97,9 +97,12 @@ try:
     LOGIN_LOCK_SECONDS = env.integer("DCC_LOGIN_LOCK_SECONDS", 15 * 60, minimum=60)
     LOGIN_IP_MAX_FAILURES = env.integer("DCC_LOGIN_IP_MAX_FAILURES", 50, minimum=5)
     INVITATION_DAYS = env.integer("DCC_INVITATION_DAYS", 7, minimum=1)
-    AUDIT_SEAL_MODE = env.text("DCC_AUDIT_SEAL", "on_commit")
-    if AUDIT_SEAL_MODE not in {"on_commit", "worker"}:
-        raise ConfigError(f"DCC_AUDIT_SEAL must be on_commit or worker; got {AUDIT_SEAL_MODE!r}.")
+    AUDIT_SEAL_MODE = env.text("DCC_AUDIT_SEAL", "coalesced")
+    if AUDIT_SEAL_MODE not in {"on_commit", "coalesced", "worker"}:
+        raise ConfigError(
+            f"DCC_AUDIT_SEAL must be on_commit, coalesced or worker; got {AUDIT_SEAL_MODE!r}."
+        )
+    AUDIT_SEAL_WINDOW_MS = env.integer("DCC_AUDIT_SEAL_WINDOW_MS", 200, minimum=1)
     AUDIT_ANCHOR_FILE = env.text("DCC_AUDIT_ANCHOR_FILE", str(DATA_DIR / "audit" / "anchor.json"))
     if AUDIT_ANCHOR_FILE == "off":
         if PRODUCTION:

@@ -11,6 +11,8 @@ os.environ.setdefault("DCC_DEV", "1")
 os.environ.setdefault("DCC_DATA_DIR", tempfile.mkdtemp(prefix="dcc-test-"))
 os.environ.setdefault("DCC_SECRET_KEY", "test-secret-key-" + "x" * 48)
 os.environ.setdefault("DCC_AUDIT_ANCHOR_FILE", "off")
+# Tests look at the chain right after an action: seal in the request, not on a timer.
+os.environ.setdefault("DCC_AUDIT_SEAL", "on_commit")
 os.environ.setdefault("DCC_AUDIT_KEY", "test-audit-key-" + "k" * 32)
 
 from config.settings import *  # noqa: E402,F403

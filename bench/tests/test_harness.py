@@ -22,6 +22,8 @@ METRICS = {
     "audit.page.p95",
     "audit.page.worker_seal.median",
     "audit.page.worker_seal.p95",
+    "audit.page.coalesced_seal.median",
+    "audit.page.coalesced_seal.p95",
     "audit.page.queries",
     "audit.verify.rate",
     "audit.seal.rate",

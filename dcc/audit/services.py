@@ -10,10 +10,13 @@ takes to link a batch, and it links whatever any worker has committed, so no eve
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hmac
 import logging
+import os
 import re
+import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -133,17 +136,86 @@ def _seal_after_commit() -> None:
         logger.exception("audit sealing deferred")
 
 
+class CoalescingSealer:
+    """Seal at most once per window per process, on a timer thread, outside any request.
+
+    The first audited commit of a window starts a timer; commits during the window ride on
+    it; the timer's seal links everything committed before it reads the pending rows, and a
+    commit that lands after that read starts the next window. No event escapes, every event
+    is chained within about one window of its commit, and a busy process pays for one seal
+    per window instead of one per request. Restarted cleanly after a fork."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._pid = 0
+        self._done = threading.Event()
+        self._done.set()
+
+    def request(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid, self._timer = os.getpid(), None
+                # A command or worker that exits within the window still seals what it wrote.
+                atexit.register(self.flush)
+            if self._timer is not None:
+                return
+            self._done.clear()
+            self._timer = threading.Timer(settings.AUDIT_SEAL_WINDOW_MS / 1000, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no seal is due (tests, benchmarks, orderly shutdown)."""
+        return self._done.wait(timeout)
+
+    def flush(self) -> None:
+        """Seal now what a pending timer would have sealed (at process exit)."""
+        with self._lock:
+            timer = self._timer
+        if timer is not None:
+            timer.cancel()
+            self._fire()
+
+    def _fire(self) -> None:
+        from django.db import connection as thread_connection
+
+        with self._lock:
+            self._timer = None
+        try:
+            seal_pending_events()
+        except Exception:
+            logger.exception("audit sealing deferred")
+        finally:
+            # A timer thread never lives long: its connection must not outlive it.
+            thread_connection.close()
+            with self._lock:
+                if self._timer is None:
+                    self._done.set()
+
+
+coalescing_sealer = CoalescingSealer()
+
+
+def _request_coalesced_seal() -> None:
+    coalescing_sealer.request()
+
+
 def _schedule_seal() -> None:
     """Seal once after the outermost commit, however many events the transaction records.
 
-    The pending callbacks are looked up rather than remembered in a flag: a rolled-back
-    transaction or savepoint drops its callbacks, and a stale flag would then stop every
-    later transaction on this connection from being sealed."""
-    if settings.AUDIT_SEAL_MODE != "on_commit":
+    ``on_commit`` seals in the request right after its commit; ``coalesced`` asks this
+    process's timer to seal within ``DCC_AUDIT_SEAL_WINDOW_MS``; ``worker`` leaves it to the
+    periodic task. The pending callbacks are looked up rather than remembered in a flag: a
+    rolled-back transaction or savepoint drops its callbacks, and a stale flag would then stop
+    every later transaction on this connection from being sealed."""
+    mode = settings.AUDIT_SEAL_MODE
+    callback = {"on_commit": _seal_after_commit, "coalesced": _request_coalesced_seal}.get(mode)
+    if callback is None:
         return
-    if any(entry[1] is _seal_after_commit for entry in connection.run_on_commit):
+    if any(entry[1] is callback for entry in connection.run_on_commit):
         return
-    transaction.on_commit(_seal_after_commit)
+    transaction.on_commit(callback)
 
 
 def seal_pending_events(*, batch: int = SEAL_BATCH) -> int:
