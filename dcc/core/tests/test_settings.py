@@ -238,3 +238,28 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
     assert len(read) > 20
     assert sorted(read - listed) == []
     assert sorted(listed - read) == []
+
+
+def test_manage_py_assumes_development_only_in_an_unconfigured_checkout(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[3]
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("DCC_") and k != "DATABASE_URL"}
+    bare.pop("DJANGO_SETTINGS_MODULE", None)
+    dev = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=root,
+        env={**bare, "DCC_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert dev.returncode == 0, dev.stderr
+    configured = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=root,
+        env={**bare, "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert configured.returncode == 2
+    assert "DCC_DATA_DIR is required" in configured.stderr
