@@ -154,6 +154,7 @@ INSTALLED_APPS = [
     "dcc.core",
     "dcc.audit",
     "dcc.accounts",
+    "dcc.patients",
 ]
 
 MIDDLEWARE = [

@@ -38,6 +38,8 @@ class Action(models.TextChoices):
     USER_REACTIVATED = "user.reactivated", _("Utilisateur réactivé")
     ROLE_GRANTED = "role.granted", _("Rôle attribué")
     ROLE_REVOKED = "role.revoked", _("Rôle retiré")
+    PATIENT_REGISTERED = "patient.registered", _("Patient enregistré")
+    PATIENT_IDENTITY_CHANGED = "patient.identity_changed", _("Identité du patient modifiée")
     AUDIT_VIEWED = "audit.viewed", _("Consultation du journal d'audit")
     AUDIT_VERIFIED = "audit.verified", _("Vérification du journal d'audit")
     PAGE_VIEWED = "page.viewed", _("Page consultée")

@@ -1,0 +1,1 @@
+"""Patients: national health identity (INS), identity vigilance, care team, emergency access."""

@@ -1,0 +1,117 @@
+"""The patient's identity, its history, and the local numbers hospitals give them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from dcc.core.models import BaseModel
+from dcc.patients.choices import IdentityEvidence, IdentityStatus, InsKind, Sex
+
+
+class Patient(BaseModel):
+    """A person followed for cancer, identified as identity vigilance (RNIV) requires.
+
+    The strict traits (birth name, birth first names, sex, birth date, birth place) and the INS
+    matricule identify the person; the used name and first name are how they are called. The
+    confidence status says how far the identity was checked: the INS may be shared outside only
+    for a qualified identity. Identity changes never overwrite: each one is a new
+    ``PatientIdentityVersion``. A duplicate is never deleted: merged, it points to the record
+    that survives."""
+
+    ins_matricule = models.CharField(_("matricule INS"), max_length=15, blank=True)
+    ins_kind = models.CharField(_("type d'INS"), max_length=8, choices=InsKind.choices, blank=True)
+    birth_name = models.CharField(_("nom de naissance"), max_length=100)
+    birth_first_names = models.CharField(_("prénoms de naissance"), max_length=200)
+    first_birth_first_name = models.CharField(_("premier prénom de naissance"), max_length=100)
+    used_name = models.CharField(_("nom utilisé"), max_length=100, blank=True)
+    used_first_name = models.CharField(_("prénom utilisé"), max_length=100, blank=True)
+    sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("date de naissance"))
+    birth_place_code = models.CharField(_("lieu de naissance (code INSEE)"), max_length=5)
+    identity_status = models.CharField(
+        _("statut de l'identité"),
+        max_length=5,
+        choices=IdentityStatus.choices,
+        default=IdentityStatus.PROVISIONAL,
+    )
+    identity_evidence = models.CharField(
+        _("pièce justificative"), max_length=32, choices=IdentityEvidence.choices, blank=True
+    )
+    identity_version = models.PositiveIntegerField(default=1)
+    general_practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("médecin traitant"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    objects_to_sharing = models.BooleanField(
+        _("opposition au partage hors équipe de soins"), default=False
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="aliases"
+    )
+
+    class Meta:
+        ordering = ["birth_name", "first_birth_first_name"]
+        constraints = [
+            # One living record per INS: a second registration is a duplicate to merge.
+            models.UniqueConstraint(
+                fields=["ins_matricule"],
+                condition=~Q(ins_matricule="") & Q(merged_into__isnull=True),
+                name="patient_ins_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["birth_date"], name="patient_birth_date_idx")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.birth_name.upper()} {self.first_birth_first_name} ({self.birth_date:%d/%m/%Y})"
+        )
+
+    @property
+    def may_share_ins(self) -> bool:
+        """The INS leaves the DCC (documents, DMP, messages) only for a qualified identity."""
+        return bool(self.ins_matricule) and self.identity_status == IdentityStatus.QUALIFIED
+
+
+class PatientIdentityVersion(models.Model):
+    """One state of a patient's identity, kept for ever: who changed it, when and why."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="identity_versions")
+    version = models.PositiveIntegerField()
+    identity = models.JSONField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["patient", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "version"], name="identity_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} v{self.version}"
+
+
+class PatientIdentifier(BaseModel):
+    """A structure's own number for the patient (IPP), as its hospital system knows them."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="identifiers")
+    structure = models.ForeignKey("accounts.Structure", on_delete=models.PROTECT, related_name="+")
+    value = models.CharField(_("IPP"), max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["structure", "value"], name="patient_identifier_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.value

@@ -1,0 +1,244 @@
+"""Registering patients and changing their identity, each change versioned and audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dcc.accounts.models import Structure, User
+from dcc.accounts.selectors import actor_of
+from dcc.audit.choices import Action
+from dcc.audit.services import record_denied, record_event
+from dcc.patients import ins, permissions
+from dcc.patients.choices import IdentityEvidence, IdentityStatus, InsKind, Sex
+from dcc.patients.models import Patient, PatientIdentifier, PatientIdentityVersion
+
+EARLIEST_BIRTH_DATE = dt.date(1890, 1, 1)
+IDENTITY_FIELDS = (
+    "ins_matricule",
+    "ins_kind",
+    "birth_name",
+    "birth_first_names",
+    "first_birth_first_name",
+    "used_name",
+    "used_first_name",
+    "sex",
+    "birth_date",
+    "birth_place_code",
+    "identity_status",
+    "identity_evidence",
+)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a secretary types from the identity document and the INSi answer."""
+
+    birth_name: str
+    birth_first_names: str
+    sex: str
+    birth_date: dt.date
+    birth_place_code: str
+    used_name: str = ""
+    used_first_name: str = ""
+    ins_matricule: str = ""
+    ins_kind: str = ""
+    identity_status: str = IdentityStatus.PROVISIONAL
+    identity_evidence: str = ""
+
+
+def _clean_identity(identity: Identity) -> dict[str, Any]:
+    """Normalised fields, or a ValidationError naming each wrong field in French."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "birth_name": " ".join(identity.birth_name.split()).upper(),
+        "birth_first_names": " ".join(identity.birth_first_names.split()),
+        "used_name": " ".join(identity.used_name.split()).upper(),
+        "used_first_name": " ".join(identity.used_first_name.split()),
+        "sex": identity.sex,
+        "birth_date": identity.birth_date,
+        "birth_place_code": identity.birth_place_code.strip().upper(),
+        "identity_status": identity.identity_status,
+        "identity_evidence": identity.identity_evidence,
+        "ins_kind": identity.ins_kind,
+        "ins_matricule": "",
+    }
+    values["first_birth_first_name"] = values["birth_first_names"].split(" ")[0]
+    if not values["birth_name"]:
+        errors["birth_name"] = _("Le nom de naissance est obligatoire.")
+    if not values["birth_first_names"]:
+        errors["birth_first_names"] = _("Au moins un prénom de naissance est obligatoire.")
+    if identity.sex not in Sex.values:
+        errors["sex"] = _("Sexe inconnu.")
+    if identity.birth_date > timezone.localdate():
+        errors["birth_date"] = _("La date de naissance ne peut pas être dans le futur.")
+    elif identity.birth_date < EARLIEST_BIRTH_DATE:
+        errors["birth_date"] = _("Cette date de naissance n'est pas plausible.")
+    code = values["birth_place_code"]
+    if len(code) != 5 or not (code.isdigit() or code[:2] in ("2A", "2B") and code[2:].isdigit()):
+        errors["birth_place_code"] = _(
+            "Le lieu de naissance est un code INSEE à 5 caractères (commune, ou 99xxx pour un pays)."
+        )
+    if identity.identity_status not in IdentityStatus.values:
+        errors["identity_status"] = _("Statut d'identité inconnu.")
+    if identity.identity_evidence and identity.identity_evidence not in IdentityEvidence.values:
+        errors["identity_evidence"] = _("Pièce justificative inconnue.")
+    if identity.identity_status in (IdentityStatus.VALIDATED, IdentityStatus.QUALIFIED) and not (
+        identity.identity_evidence
+    ):
+        errors["identity_evidence"] = _(
+            "Une identité validée ou qualifiée exige la pièce d'identité à haut niveau de confiance qui a été contrôlée."
+        )
+    if identity.ins_matricule.strip():
+        try:
+            values["ins_matricule"] = ins.check_matricule(identity.ins_matricule)
+        except ins.InsError as error:
+            errors["ins_matricule"] = str(error.message)
+        else:
+            if identity.ins_kind not in InsKind.values:
+                errors["ins_kind"] = _("Précisez le type d'INS (NIR, NIA, test ou démonstration).")
+            if not errors:
+                sex: Literal["M", "F", "U"] = (
+                    "F" if identity.sex == "F" else "M" if identity.sex == "M" else "U"
+                )
+                traits = ins.Traits(sex=sex, birth_date=identity.birth_date, birth_place_code=code)
+                # A birth place that disagrees with the matricule's département is not refused:
+                # people born before 1968 in Seine or Seine-et-Oise, or in Algeria before 1962,
+                # carry département codes that no longer exist.
+                mismatches = [
+                    m
+                    for m in ins.check_traits_consistency(values["ins_matricule"], traits)
+                    if m.code != "birth_place"
+                ]
+                if mismatches:
+                    errors["ins_matricule"] = " ".join(str(m.message) for m in mismatches)
+    elif identity.identity_status in (IdentityStatus.RECOVERED, IdentityStatus.QUALIFIED):
+        errors["ins_matricule"] = _(
+            "Une identité récupérée ou qualifiée porte le matricule INS renvoyé par le téléservice INSi."
+        )
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _snapshot(patient: Patient) -> dict[str, Any]:
+    return {
+        name: (value.isoformat() if isinstance(value, dt.date) else value)
+        for name in IDENTITY_FIELDS
+        for value in [getattr(patient, name)]
+    }
+
+
+def register_patient(
+    *, actor: User, structure: Structure, identity: Identity, ipp: str = ""
+) -> Patient:
+    """Register a new patient at ``structure``, with their local number (IPP) if known."""
+    if not permissions.can_register_patient(actor, structure):
+        record_denied(
+            action=Action.PATIENT_REGISTERED, actor=actor_of(actor), resource_type="Patient"
+        )
+        raise PermissionDenied(
+            _("Vous n'avez pas le droit d'enregistrer un patient dans cette structure.")
+        )
+    values = _clean_identity(identity)
+    ipp = ipp.strip()
+    if ipp and PatientIdentifier.objects.filter(structure=structure, value=ipp).exists():
+        raise ValidationError(
+            {"ipp": _("Cet IPP est déjà attribué à un autre patient de la structure.")}
+        )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                patient = Patient.objects.create(**values)
+        except IntegrityError:
+            raise ValidationError(
+                {
+                    "ins_matricule": _(
+                        "Un patient porte déjà ce matricule INS : ouvrez son dossier plutôt que d'en créer un second."
+                    )
+                }
+            ) from None
+        PatientIdentityVersion.objects.create(
+            patient=patient,
+            version=1,
+            identity=_snapshot(patient),
+            recorded_by=actor,
+            reason="Enregistrement",
+        )
+        if ipp:
+            PatientIdentifier.objects.create(patient=patient, structure=structure, value=ipp)
+        record_event(
+            actor=actor_of(actor),
+            action=Action.PATIENT_REGISTERED,
+            patient_ref=str(patient.uuid),
+            resource_type="Patient",
+            resource_id=str(patient.uuid),
+            resource_version="1",
+            details={"structure": str(structure.uuid), "status": patient.identity_status},
+        )
+    return patient
+
+
+def update_identity(*, actor: User, patient: Patient, identity: Identity, reason: str) -> Patient:
+    """Change the identity: a new version, the previous one kept, the reason recorded."""
+    reason = " ".join(reason.split())
+    if len(reason) < 5:
+        raise ValidationError({"reason": _("Indiquez la raison de la modification de l'identité.")})
+    registered_at = PatientIdentifier.objects.filter(patient=patient).values_list(
+        "structure", flat=True
+    )
+    structures = Structure.objects.filter(pk__in=registered_at)
+    if not any(permissions.can_register_patient(actor, s) for s in structures):
+        record_denied(
+            action=Action.PATIENT_IDENTITY_CHANGED,
+            actor=actor_of(actor),
+            patient_ref=str(patient.uuid),
+            resource_type="Patient",
+            resource_id=str(patient.uuid),
+        )
+        raise PermissionDenied(_("Vous n'avez pas le droit de modifier l'identité de ce patient."))
+    values = _clean_identity(identity)
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        if locked.merged_into_id is not None:
+            raise ValidationError(_("Ce dossier a été fusionné : modifiez le dossier conservé."))
+        before = _snapshot(locked)
+        for name, value in values.items():
+            setattr(locked, name, value)
+        locked.identity_version += 1
+        try:
+            with transaction.atomic():
+                locked.save()
+        except IntegrityError:
+            raise ValidationError(
+                {
+                    "ins_matricule": _(
+                        "Un autre patient porte déjà ce matricule INS : il s'agit peut-être d'un doublon à fusionner."
+                    )
+                }
+            ) from None
+        PatientIdentityVersion.objects.create(
+            patient=locked,
+            version=locked.identity_version,
+            identity=_snapshot(locked),
+            recorded_by=actor,
+            reason=reason[:300],
+        )
+        record_event(
+            actor=actor_of(actor),
+            action=Action.PATIENT_IDENTITY_CHANGED,
+            patient_ref=str(locked.uuid),
+            resource_type="Patient",
+            resource_id=str(locked.uuid),
+            resource_version=str(locked.identity_version),
+            details={
+                "changed": sorted(k for k in before if before[k] != _snapshot(locked)[k]),
+            },
+        )
+    return locked
