@@ -55,6 +55,10 @@ class Patient(BaseModel):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="aliases"
     )
+    # Identity-vigilance keys (see patients.matching): no accents, case, spaces or hyphens.
+    birth_name_key = models.CharField(max_length=100, blank=True, editable=False)
+    used_name_key = models.CharField(max_length=100, blank=True, editable=False)
+    first_name_key = models.CharField(max_length=100, blank=True, editable=False)
 
     class Meta:
         ordering = ["birth_name", "first_birth_first_name"]
@@ -66,7 +70,15 @@ class Patient(BaseModel):
                 name="patient_ins_unique",
             )
         ]
-        indexes = [models.Index(fields=["birth_date"], name="patient_birth_date_idx")]
+        indexes = [
+            models.Index(fields=["birth_date"], name="patient_birth_date_idx"),
+            models.Index(
+                fields=["birth_name_key", "birth_date"], name="patient_birth_name_key_idx"
+            ),
+            models.Index(
+                fields=["first_name_key", "birth_date"], name="patient_first_name_key_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return (

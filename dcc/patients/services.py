@@ -15,7 +15,7 @@ from dcc.accounts.models import Structure, User
 from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
-from dcc.patients import ins, permissions
+from dcc.patients import ins, matching, permissions
 from dcc.patients.choices import IdentityEvidence, IdentityStatus, InsKind, Sex
 from dcc.patients.models import Patient, PatientIdentifier, PatientIdentityVersion
 
@@ -124,6 +124,9 @@ def _clean_identity(identity: Identity) -> dict[str, Any]:
         )
     if errors:
         raise ValidationError(errors)
+    values["birth_name_key"] = matching.name_key(values["birth_name"])
+    values["used_name_key"] = matching.name_key(values["used_name"])
+    values["first_name_key"] = matching.first_name_key(values["birth_first_names"])
     return values
 
 
@@ -135,10 +138,33 @@ def _snapshot(patient: Patient) -> dict[str, Any]:
     }
 
 
+class PossibleDuplicate(ValidationError):
+    """Records that may be the same person exist: show them before registering anyway."""
+
+    def __init__(self, candidates: list[Patient]) -> None:
+        super().__init__(
+            _(
+                "%(count)s dossier(s) ressemblant à cette identité existe(nt) déjà : vérifiez qu'il ne s'agit pas du même patient avant d'en créer un nouveau."
+            ),
+            code="possible_duplicate",
+            params={"count": len(candidates)},
+        )
+        self.candidates = candidates
+
+
 def register_patient(
-    *, actor: User, structure: Structure, identity: Identity, ipp: str = ""
+    *,
+    actor: User,
+    structure: Structure,
+    identity: Identity,
+    ipp: str = "",
+    despite_possible_duplicates: bool = False,
 ) -> Patient:
-    """Register a new patient at ``structure``, with their local number (IPP) if known."""
+    """Register a new patient at ``structure``, with their local number (IPP) if known.
+
+    Raises ``PossibleDuplicate`` when records that may be the same person exist, unless the
+    user has looked at them and confirmed it is someone else (``despite_possible_duplicates``).
+    A record with the same INS is always refused."""
     if not permissions.can_register_patient(actor, structure):
         record_denied(
             action=Action.PATIENT_REGISTERED, actor=actor_of(actor), resource_type="Patient"
@@ -147,6 +173,15 @@ def register_patient(
             _("Vous n'avez pas le droit d'enregistrer un patient dans cette structure.")
         )
     values = _clean_identity(identity)
+    candidates = matching.candidate_duplicates(
+        ins_matricule=values["ins_matricule"],
+        birth_name=values["birth_name"],
+        birth_first_names=values["birth_first_names"],
+        used_name=values["used_name"],
+        birth_date=values["birth_date"],
+    )
+    if candidates and not despite_possible_duplicates:
+        raise PossibleDuplicate(candidates)
     ipp = ipp.strip()
     if ipp and PatientIdentifier.objects.filter(structure=structure, value=ipp).exists():
         raise ValidationError(

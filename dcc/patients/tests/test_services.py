@@ -90,9 +90,17 @@ def test_bad_identities_are_refused_field_by_field_and_nothing_is_saved(
 
 def test_a_second_record_with_the_same_ins_is_refused(rcp_secretary: Any, structures: Any) -> None:
     services.register_patient(actor=rcp_secretary, structure=structures["hospital"], identity=MARIE)
-    with pytest.raises(ValidationError, match="INS"):
+    with pytest.raises(services.PossibleDuplicate) as warned:
         services.register_patient(
             actor=rcp_secretary, structure=structures["hospital"], identity=MARIE
+        )
+    assert len(warned.value.candidates) == 1
+    with pytest.raises(ValidationError, match="INS"):
+        services.register_patient(
+            actor=rcp_secretary,
+            structure=structures["hospital"],
+            identity=MARIE,
+            despite_possible_duplicates=True,
         )
     assert Patient.objects.count() == 1
 
@@ -106,7 +114,11 @@ def test_an_ipp_belongs_to_one_patient_per_structure(rcp_secretary: Any, structu
     )
     with pytest.raises(ValidationError) as error:
         services.register_patient(
-            actor=rcp_secretary, structure=structures["hospital"], identity=other, ipp="42"
+            actor=rcp_secretary,
+            structure=structures["hospital"],
+            identity=other,
+            ipp="42",
+            despite_possible_duplicates=True,
         )
     assert "ipp" in error.value.message_dict
 
