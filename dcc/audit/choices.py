@@ -40,6 +40,8 @@ class Action(models.TextChoices):
     ROLE_REVOKED = "role.revoked", _("Rôle retiré")
     PATIENT_REGISTERED = "patient.registered", _("Patient enregistré")
     PATIENT_IDENTITY_CHANGED = "patient.identity_changed", _("Identité du patient modifiée")
+    PATIENTS_MERGED = "patient.merged", _("Dossiers patients fusionnés")
+    PATIENTS_UNMERGED = "patient.unmerged", _("Fusion de dossiers annulée")
     AUDIT_VIEWED = "audit.viewed", _("Consultation du journal d'audit")
     AUDIT_VERIFIED = "audit.verified", _("Vérification du journal d'audit")
     PAGE_VIEWED = "page.viewed", _("Page consultée")

@@ -127,3 +127,30 @@ class PatientIdentifier(BaseModel):
 
     def __str__(self) -> str:
         return self.value
+
+
+class PatientMerge(models.Model):
+    """Two records found to be the same person: one kept, the other made its alias.
+
+    Everything the merged record carried (its hospital numbers today, documents and RCP cases
+    later) is moved to the kept record, and what was moved is listed here, so that the merge
+    can be undone exactly if it was a mistake."""
+
+    kept = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_kept")
+    merged = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges_absorbed")
+    moved = models.JSONField(default=dict)
+    reason = models.CharField(max_length=300)
+    performed_at = models.DateTimeField(auto_now_add=True)
+    performed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-performed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.merged_id} → {self.kept_id}"

@@ -17,7 +17,7 @@ from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
 from dcc.patients import ins, matching, permissions
 from dcc.patients.choices import IdentityEvidence, IdentityStatus, InsKind, Sex
-from dcc.patients.models import Patient, PatientIdentifier, PatientIdentityVersion
+from dcc.patients.models import Patient, PatientIdentifier, PatientIdentityVersion, PatientMerge
 
 EARLIEST_BIRTH_DATE = dt.date(1890, 1, 1)
 IDENTITY_FIELDS = (
@@ -225,11 +225,7 @@ def update_identity(*, actor: User, patient: Patient, identity: Identity, reason
     reason = " ".join(reason.split())
     if len(reason) < 5:
         raise ValidationError({"reason": _("Indiquez la raison de la modification de l'identité.")})
-    registered_at = PatientIdentifier.objects.filter(patient=patient).values_list(
-        "structure", flat=True
-    )
-    structures = Structure.objects.filter(pk__in=registered_at)
-    if not any(permissions.can_register_patient(actor, s) for s in structures):
+    if not _may_manage_identity(actor, patient):
         record_denied(
             action=Action.PATIENT_IDENTITY_CHANGED,
             actor=actor_of(actor),
@@ -277,3 +273,129 @@ def update_identity(*, actor: User, patient: Patient, identity: Identity, reason
             },
         )
     return locked
+
+
+def _may_manage_identity(actor: User, *patients: Patient) -> bool:
+    """A registering role in a structure where each of these patients is registered (the two
+    records of a duplicate often come from two structures)."""
+    for patient in patients:
+        here = PatientIdentifier.objects.filter(patient=patient).values_list(
+            "structure_id", flat=True
+        )
+        if not any(
+            permissions.can_register_patient(actor, structure)
+            for structure in Structure.objects.filter(pk__in=set(here))
+        ):
+            return False
+    return True
+
+
+def merge_patients(*, actor: User, kept: Patient, merged: Patient, reason: str) -> PatientMerge:
+    """Make ``merged`` an alias of ``kept`` and move what it carried; nothing is deleted."""
+    reason = " ".join(reason.split())
+    if len(reason) < 5:
+        raise ValidationError(
+            {"reason": _("Indiquez pourquoi ces deux dossiers sont le même patient.")}
+        )
+    if kept.pk == merged.pk:
+        raise ValidationError(_("Un dossier ne peut pas être fusionné avec lui-même."))
+    if not _may_manage_identity(actor, kept, merged):
+        record_denied(
+            action=Action.PATIENTS_MERGED,
+            actor=actor_of(actor),
+            patient_ref=str(kept.uuid),
+            resource_type="Patient",
+            resource_id=str(merged.uuid),
+        )
+        raise PermissionDenied(_("Vous n'avez pas le droit de fusionner ces dossiers."))
+    with transaction.atomic():
+        locked = {
+            p.pk: p for p in Patient.objects.select_for_update().filter(pk__in=[kept.pk, merged.pk])
+        }
+        kept, merged = locked[kept.pk], locked[merged.pk]
+        if kept.merged_into_id or merged.merged_into_id:
+            raise ValidationError(_("L'un de ces dossiers a déjà été fusionné."))
+        if (
+            kept.ins_matricule
+            and merged.ins_matricule
+            and kept.ins_matricule != merged.ins_matricule
+        ):
+            raise ValidationError(
+                _(
+                    "Ces dossiers portent deux matricules INS différents : ce ne sont pas le même patient."
+                )
+            )
+        kept_structures = set(
+            PatientIdentifier.objects.filter(patient=kept).values_list("structure_id", flat=True)
+        )
+        moving = list(PatientIdentifier.objects.filter(patient=merged))
+        clashes = [i for i in moving if i.structure_id in kept_structures]
+        if clashes:
+            raise ValidationError(
+                _(
+                    "Les deux dossiers ont chacun un IPP dans la même structure : faites d'abord fusionner les dossiers dans le logiciel de l'établissement."
+                )
+            )
+        PatientIdentifier.objects.filter(pk__in=[i.pk for i in moving]).update(patient=kept)
+        merged.merged_into = kept
+        merged.save(update_fields=["merged_into", "updated_at"])
+        merge = PatientMerge.objects.create(
+            kept=kept,
+            merged=merged,
+            moved={"identifiers": [str(i.uuid) for i in moving]},
+            reason=reason[:300],
+            performed_by=actor,
+        )
+        for patient, other in ((kept, merged), (merged, kept)):
+            record_event(
+                actor=actor_of(actor),
+                action=Action.PATIENTS_MERGED,
+                patient_ref=str(patient.uuid),
+                resource_type="Patient",
+                resource_id=str(other.uuid),
+                details={"kept": str(kept.uuid), "merged": str(merged.uuid), "moved": len(moving)},
+            )
+    return merge
+
+
+def unmerge_patients(*, actor: User, merge: PatientMerge) -> Patient:
+    """Undo a merge: the alias becomes a record again and gets back what it carried."""
+    if not _may_manage_identity(actor, merge.kept):
+        # Checked before the transaction, so that the refusal's trace is not rolled back.
+        record_denied(
+            action=Action.PATIENTS_UNMERGED,
+            actor=actor_of(actor),
+            patient_ref=str(merge.kept.uuid),
+            resource_type="Patient",
+            resource_id=str(merge.merged.uuid),
+        )
+        raise PermissionDenied(_("Vous n'avez pas le droit d'annuler cette fusion."))
+    with transaction.atomic():
+        locked = (
+            PatientMerge.objects.select_for_update()
+            .select_related("kept", "merged")
+            .get(pk=merge.pk)
+        )
+        if locked.undone_at is not None:
+            raise ValidationError(_("Cette fusion a déjà été annulée."))
+        moved = [str(u) for u in locked.moved.get("identifiers", [])]
+        PatientIdentifier.objects.filter(uuid__in=moved, patient=locked.kept).update(
+            patient=locked.merged
+        )
+        Patient.objects.filter(pk=locked.merged.pk).update(
+            merged_into=None, updated_at=timezone.now()
+        )
+        locked.undone_at = timezone.now()
+        locked.undone_by = actor
+        locked.save(update_fields=["undone_at", "undone_by"])
+        for patient, other in ((locked.kept, locked.merged), (locked.merged, locked.kept)):
+            record_event(
+                actor=actor_of(actor),
+                action=Action.PATIENTS_UNMERGED,
+                patient_ref=str(patient.uuid),
+                resource_type="Patient",
+                resource_id=str(other.uuid),
+                details={"kept": str(locked.kept.uuid), "merged": str(locked.merged.uuid)},
+            )
+    locked.merged.refresh_from_db()
+    return locked.merged
