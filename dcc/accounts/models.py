@@ -35,6 +35,11 @@ class Structure(BaseModel):
         related_name="children",
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Whether the professionals of this structure share the patients registered here (a
+    # hospital's departments usually do; a network or a 3C does not).
+    shares_registered_patients = models.BooleanField(
+        _("partage les patients enregistrés entre ses professionnels"), default=False
+    )
 
     class Meta:
         ordering = ["name"]

@@ -42,6 +42,7 @@ class Action(models.TextChoices):
     PATIENT_IDENTITY_CHANGED = "patient.identity_changed", _("Identité du patient modifiée")
     PATIENTS_MERGED = "patient.merged", _("Dossiers patients fusionnés")
     PATIENTS_UNMERGED = "patient.unmerged", _("Fusion de dossiers annulée")
+    CARE_TEAM_CHANGED = "patient.care_team_changed", _("Équipe de soins modifiée")
     AUDIT_VIEWED = "audit.viewed", _("Consultation du journal d'audit")
     AUDIT_VERIFIED = "audit.verified", _("Vérification du journal d'audit")
     PAGE_VIEWED = "page.viewed", _("Page consultée")

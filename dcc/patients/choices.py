@@ -35,3 +35,11 @@ class IdentityEvidence(models.TextChoices):
     PASSPORT = "passport", _("Passeport")
     RESIDENCE_PERMIT = "residence_permit", _("Titre de séjour")
     FAMILY_RECORD = "family_record", _("Livret de famille ou extrait d'acte de naissance (mineur)")
+
+
+class CareTeamSource(models.TextChoices):
+    """How a professional came to be in the patient's care team."""
+
+    EXPLICIT = "explicit", _("Ajouté à l'équipe de soins")
+    REGISTRATION = "registration", _("A enregistré le patient")
+    RCP_ENROLMENT = "rcp_enrolment", _("A inscrit le patient en RCP")

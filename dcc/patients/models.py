@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from dcc.core.models import BaseModel
-from dcc.patients.choices import IdentityEvidence, IdentityStatus, InsKind, Sex
+from dcc.patients.choices import CareTeamSource, IdentityEvidence, IdentityStatus, InsKind, Sex
 
 
 class Patient(BaseModel):
@@ -114,15 +114,20 @@ class PatientIdentityVersion(models.Model):
 
 
 class PatientIdentifier(BaseModel):
-    """A structure's own number for the patient (IPP), as its hospital system knows them."""
+    """The patient's registration at a structure, with the structure's own number for them
+    (IPP) as its hospital system knows them, when there is one."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="identifiers")
     structure = models.ForeignKey("accounts.Structure", on_delete=models.PROTECT, related_name="+")
-    value = models.CharField(_("IPP"), max_length=64)
+    value = models.CharField(_("IPP"), max_length=64, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["structure", "value"], name="patient_identifier_unique")
+            models.UniqueConstraint(
+                fields=["structure", "value"],
+                condition=~Q(value=""),
+                name="patient_identifier_unique",
+            )
         ]
 
     def __str__(self) -> str:
@@ -154,3 +159,31 @@ class PatientMerge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merged_id} → {self.kept_id}"
+
+
+class CareTeamMember(BaseModel):
+    """A professional taking part in the patient's care, with whom sharing is allowed.
+
+    Membership ends (``ended_at``), it is never deleted: who could see the record, and since
+    when, stays answerable."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="care_team")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=16, choices=CareTeamSource.choices)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "user"],
+                condition=Q(ended_at__isnull=True),
+                name="care_team_member_active_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "patient"], name="care_team_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ∈ {self.patient_id}"

@@ -16,8 +16,14 @@ from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
 from dcc.patients import ins, matching, permissions
-from dcc.patients.choices import IdentityEvidence, IdentityStatus, InsKind, Sex
-from dcc.patients.models import Patient, PatientIdentifier, PatientIdentityVersion, PatientMerge
+from dcc.patients.choices import CareTeamSource, IdentityEvidence, IdentityStatus, InsKind, Sex
+from dcc.patients.models import (
+    CareTeamMember,
+    Patient,
+    PatientIdentifier,
+    PatientIdentityVersion,
+    PatientMerge,
+)
 
 EARLIEST_BIRTH_DATE = dt.date(1890, 1, 1)
 IDENTITY_FIELDS = (
@@ -206,8 +212,11 @@ def register_patient(
             recorded_by=actor,
             reason="Enregistrement",
         )
-        if ipp:
-            PatientIdentifier.objects.create(patient=patient, structure=structure, value=ipp)
+        # The registration at this structure, with its hospital number when known.
+        PatientIdentifier.objects.create(patient=patient, structure=structure, value=ipp)
+        CareTeamMember.objects.create(
+            patient=patient, user=actor, source=CareTeamSource.REGISTRATION, added_by=actor
+        )
         record_event(
             actor=actor_of(actor),
             action=Action.PATIENT_REGISTERED,
@@ -326,10 +335,12 @@ def merge_patients(*, actor: User, kept: Patient, merged: Patient, reason: str) 
                 )
             )
         kept_structures = set(
-            PatientIdentifier.objects.filter(patient=kept).values_list("structure_id", flat=True)
+            PatientIdentifier.objects.filter(patient=kept)
+            .exclude(value="")
+            .values_list("structure_id", flat=True)
         )
         moving = list(PatientIdentifier.objects.filter(patient=merged))
-        clashes = [i for i in moving if i.structure_id in kept_structures]
+        clashes = [i for i in moving if i.value and i.structure_id in kept_structures]
         if clashes:
             raise ValidationError(
                 _(
@@ -399,3 +410,69 @@ def unmerge_patients(*, actor: User, merge: PatientMerge) -> Patient:
             )
     locked.merged.refresh_from_db()
     return locked.merged
+
+
+def add_to_care_team(*, actor: User, patient: Patient, member: User) -> CareTeamMember:
+    """Bring a professional into the patient's care team (someone already caring for them)."""
+    from dcc.patients.selectors import can_view_patient
+
+    if not can_view_patient(actor, patient):
+        record_denied(
+            action=Action.CARE_TEAM_CHANGED,
+            actor=actor_of(actor),
+            patient_ref=str(patient.uuid),
+            resource_type="Patient",
+            resource_id=str(patient.uuid),
+        )
+        raise PermissionDenied(_("Vous ne faites pas partie de l'équipe de soins de ce patient."))
+    if not member.is_active:
+        raise ValidationError(_("Ce compte est désactivé."))
+    with transaction.atomic():
+        if CareTeamMember.objects.filter(
+            patient=patient, user=member, ended_at__isnull=True
+        ).exists():
+            raise ValidationError(_("Ce professionnel fait déjà partie de l'équipe de soins."))
+        added = CareTeamMember.objects.create(
+            patient=patient, user=member, source=CareTeamSource.EXPLICIT, added_by=actor
+        )
+        record_event(
+            actor=actor_of(actor),
+            action=Action.CARE_TEAM_CHANGED,
+            patient_ref=str(patient.uuid),
+            resource_type="CareTeamMember",
+            resource_id=str(added.uuid),
+            details={"added": str(member.uuid), "rpps": member.rpps or ""},
+        )
+    return added
+
+
+def remove_from_care_team(*, actor: User, member: CareTeamMember) -> CareTeamMember:
+    """End a care-team membership; the history stays."""
+    from dcc.patients.selectors import can_view_patient
+
+    if not can_view_patient(actor, member.patient):
+        record_denied(
+            action=Action.CARE_TEAM_CHANGED,
+            actor=actor_of(actor),
+            patient_ref=str(member.patient.uuid),
+            resource_type="CareTeamMember",
+            resource_id=str(member.uuid),
+        )
+        raise PermissionDenied(_("Vous ne faites pas partie de l'équipe de soins de ce patient."))
+    with transaction.atomic():
+        locked = CareTeamMember.objects.select_for_update().get(pk=member.pk)
+        if locked.ended_at is not None:
+            raise ValidationError(
+                _("Ce professionnel ne fait déjà plus partie de l'équipe de soins.")
+            )
+        locked.ended_at = timezone.now()
+        locked.save(update_fields=["ended_at", "updated_at"])
+        record_event(
+            actor=actor_of(actor),
+            action=Action.CARE_TEAM_CHANGED,
+            patient_ref=str(member.patient.uuid),
+            resource_type="CareTeamMember",
+            resource_id=str(locked.uuid),
+            details={"removed": str(locked.user.uuid)},
+        )
+    return locked

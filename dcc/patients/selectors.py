@@ -1,0 +1,35 @@
+"""The one path that decides which patients a professional may see.
+
+A patient is visible to the members of their care team (added explicitly, or as the one who
+registered them), to their GP, and to the clinical staff of a structure where they are
+registered when that structure shares its patients. Anyone else gets nothing: every later
+feature starts its queries from ``patients_visible_to`` so that a patient outside it answers
+404, exactly like one that does not exist."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from dcc.accounts.models import Membership, User
+from dcc.accounts.permissions import AnyUser
+from dcc.patients.models import CareTeamMember, Patient
+from dcc.patients.permissions import REGISTERING_ROLES
+
+
+def patients_visible_to(user: AnyUser) -> QuerySet[Patient]:
+    if not isinstance(user, User) or not user.is_active:
+        return Patient.objects.none()
+    team = CareTeamMember.objects.filter(user=user, ended_at__isnull=True).values("patient_id")
+    sharing = (
+        Membership.objects.active()
+        .filter(user=user, role__in=REGISTERING_ROLES, structure__shares_registered_patients=True)
+        .values("structure_id")
+    )
+    visible = (
+        Q(pk__in=team) | Q(general_practitioner=user) | Q(identifiers__structure_id__in=sharing)
+    )
+    return Patient.objects.filter(visible, merged_into__isnull=True).distinct()
+
+
+def can_view_patient(user: AnyUser, patient: Patient) -> bool:
+    return patients_visible_to(user).filter(pk=patient.pk).exists()
