@@ -43,6 +43,8 @@ class Action(models.TextChoices):
     PATIENTS_MERGED = "patient.merged", _("Dossiers patients fusionnés")
     PATIENTS_UNMERGED = "patient.unmerged", _("Fusion de dossiers annulée")
     CARE_TEAM_CHANGED = "patient.care_team_changed", _("Équipe de soins modifiée")
+    EMERGENCY_ACCESS_STARTED = "patient.emergency_access_started", _("Accès en urgence ouvert")
+    EMERGENCY_ACCESS_ENDED = "patient.emergency_access_ended", _("Accès en urgence clos")
     AUDIT_VIEWED = "audit.viewed", _("Consultation du journal d'audit")
     AUDIT_VERIFIED = "audit.verified", _("Vérification du journal d'audit")
     PAGE_VIEWED = "page.viewed", _("Page consultée")

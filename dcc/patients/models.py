@@ -187,3 +187,24 @@ class CareTeamMember(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.user_id} ∈ {self.patient_id}"
+
+
+class EmergencyAccess(BaseModel):
+    """Break-glass: a professional outside the care team reads the record in an emergency.
+
+    Justified (a written reason), time-boxed, read-only, refused when the patient objected to
+    sharing outside the care team, and traced as emergency access from start to end."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="emergency_accesses"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("motif"))
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "expires_at"], name="emergency_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.patient_id} until {self.expires_at:%Y-%m-%d %H:%M}"

@@ -9,10 +9,11 @@ feature starts its queries from ``patients_visible_to`` so that a patient outsid
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from dcc.accounts.models import Membership, User
 from dcc.accounts.permissions import AnyUser
-from dcc.patients.models import CareTeamMember, Patient
+from dcc.patients.models import CareTeamMember, EmergencyAccess, Patient
 from dcc.patients.permissions import REGISTERING_ROLES
 
 
@@ -25,10 +26,28 @@ def patients_visible_to(user: AnyUser) -> QuerySet[Patient]:
         .filter(user=user, role__in=REGISTERING_ROLES, structure__shares_registered_patients=True)
         .values("structure_id")
     )
+    emergency = active_emergency_accesses(user).values("patient_id")
     visible = (
-        Q(pk__in=team) | Q(general_practitioner=user) | Q(identifiers__structure_id__in=sharing)
+        Q(pk__in=team)
+        | Q(general_practitioner=user)
+        | Q(identifiers__structure_id__in=sharing)
+        | Q(pk__in=emergency)
     )
     return Patient.objects.filter(visible, merged_into__isnull=True).distinct()
+
+
+def active_emergency_accesses(user: User) -> QuerySet[EmergencyAccess]:
+    return EmergencyAccess.objects.filter(
+        user=user, ended_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def emergency_access_for(user: AnyUser, patient: Patient) -> EmergencyAccess | None:
+    """The user's open emergency access to this patient: reads under it are traced as such and
+    writes are refused."""
+    if not isinstance(user, User):
+        return None
+    return active_emergency_accesses(user).filter(patient=patient).first()
 
 
 def can_view_patient(user: AnyUser, patient: Patient) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -11,14 +12,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dcc.accounts.models import Structure, User
+from dcc.accounts.choices import Role
+from dcc.accounts.models import Membership, Structure, User
 from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
+from dcc.core.context import Actor
 from dcc.patients import ins, matching, permissions
 from dcc.patients.choices import CareTeamSource, IdentityEvidence, IdentityStatus, InsKind, Sex
 from dcc.patients.models import (
     CareTeamMember,
+    EmergencyAccess,
     Patient,
     PatientIdentifier,
     PatientIdentityVersion,
@@ -474,5 +478,98 @@ def remove_from_care_team(*, actor: User, member: CareTeamMember) -> CareTeamMem
             resource_type="CareTeamMember",
             resource_id=str(locked.uuid),
             details={"removed": str(locked.user.uuid)},
+        )
+    return locked
+
+
+EMERGENCY_REASON_MIN = 20
+EMERGENCY_DURATION = dt.timedelta(hours=4)
+EMERGENCY_REAUTHENTICATION = dt.timedelta(minutes=5)
+EMERGENCY_ROLES = frozenset({Role.PHYSICIAN, Role.GENERAL_PRACTITIONER, Role.COORDINATING_NURSE})
+
+
+def _emergency_actor(actor: User) -> Actor:
+    return dataclasses.replace(actor_of(actor), purpose="emergency")
+
+
+def start_emergency_access(
+    *, actor: User, patient: Patient, reason: str, authenticated_at: dt.datetime
+) -> EmergencyAccess:
+    """Open a 4-hour, read-only emergency access for a professional outside the care team.
+
+    ``authenticated_at`` is when the professional last proved who they are (they re-enter
+    their second factor or go through Pro Santé Connect again just before)."""
+    from dcc.patients.selectors import can_view_patient
+
+    reason = " ".join(reason.split())
+    denied: str | None = None
+    if not Membership.objects.active().filter(user=actor, role__in=EMERGENCY_ROLES).exists():
+        denied = _("Seuls les médecins et les infirmiers peuvent ouvrir un accès en urgence.")
+    elif patient.objects_to_sharing:
+        denied = _(
+            "Le patient s'est opposé au partage de son dossier hors de son équipe de soins : l'accès en urgence n'est pas possible."
+        )
+    elif patient.merged_into_id is not None:
+        denied = _("Ce dossier a été fusionné : ouvrez le dossier conservé.")
+    if denied:
+        record_denied(
+            action=Action.EMERGENCY_ACCESS_STARTED,
+            actor=_emergency_actor(actor),
+            patient_ref=str(patient.uuid),
+            resource_type="Patient",
+            resource_id=str(patient.uuid),
+        )
+        raise PermissionDenied(denied)
+    if can_view_patient(actor, patient):
+        raise ValidationError(
+            _("Vous avez déjà accès à ce dossier : l'accès en urgence n'est pas nécessaire.")
+        )
+    errors: dict[str, str] = {}
+    if len(reason) < EMERGENCY_REASON_MIN:
+        errors["reason"] = _(
+            "Décrivez la situation d'urgence en au moins %(n)s caractères : ce motif est conservé et communiqué."
+        ) % {"n": EMERGENCY_REASON_MIN}
+    if timezone.now() - authenticated_at > EMERGENCY_REAUTHENTICATION:
+        errors["authentication"] = _(
+            "Confirmez votre identité (second facteur ou Pro Santé Connect) avant d'ouvrir l'accès en urgence."
+        )
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        access = EmergencyAccess.objects.create(
+            patient=patient,
+            user=actor,
+            reason=reason,
+            expires_at=timezone.now() + EMERGENCY_DURATION,
+        )
+        record_event(
+            actor=_emergency_actor(actor),
+            action=Action.EMERGENCY_ACCESS_STARTED,
+            patient_ref=str(patient.uuid),
+            resource_type="EmergencyAccess",
+            resource_id=str(access.uuid),
+            details={"expires_at": access.expires_at.isoformat()},
+        )
+    return access
+
+
+def end_emergency_access(*, actor: User, access: EmergencyAccess) -> EmergencyAccess:
+    """Close an emergency access before it expires (by its holder)."""
+    if access.user_id != actor.pk:
+        raise PermissionDenied(
+            _("Seul le professionnel qui l'a ouvert peut clore cet accès en urgence.")
+        )
+    with transaction.atomic():
+        locked = EmergencyAccess.objects.select_for_update().get(pk=access.pk)
+        if locked.ended_at is not None or locked.expires_at <= timezone.now():
+            raise ValidationError(_("Cet accès en urgence est déjà clos."))
+        locked.ended_at = timezone.now()
+        locked.save(update_fields=["ended_at", "updated_at"])
+        record_event(
+            actor=_emergency_actor(actor),
+            action=Action.EMERGENCY_ACCESS_ENDED,
+            patient_ref=str(locked.patient.uuid),
+            resource_type="EmergencyAccess",
+            resource_id=str(locked.uuid),
         )
     return locked
