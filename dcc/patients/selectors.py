@@ -8,11 +8,14 @@ feature starts its queries from ``patients_visible_to`` so that a patient outsid
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from dcc.accounts.models import Membership, User
 from dcc.accounts.permissions import AnyUser
+from dcc.patients import ins, matching
 from dcc.patients.models import CareTeamMember, EmergencyAccess, Patient
 from dcc.patients.permissions import REGISTERING_ROLES
 
@@ -52,3 +55,43 @@ def emergency_access_for(user: AnyUser, patient: Patient) -> EmergencyAccess | N
 
 def can_view_patient(user: AnyUser, patient: Patient) -> bool:
     return patients_visible_to(user).filter(pk=patient.pk).exists()
+
+
+SEARCH_LIMIT = 50
+
+
+def search_patients(
+    user: AnyUser,
+    *,
+    text: str = "",
+    birth_date: dt.date | None = None,
+    limit: int = SEARCH_LIMIT,
+) -> list[Patient]:
+    """Find visible patients by INS, hospital number (IPP) or name prefix, and birth date.
+
+    ``text`` is tried as an INS matricule (15 characters once normalised), as an IPP, and as
+    the start of the birth or used name, ignoring accents, case, spaces and hyphens ("dup"
+    finds Dupont, Dupond and Du Pont). Only patients the user may see are searched, and no
+    count of the others is ever computed."""
+    visible = patients_visible_to(user)
+    text = text.strip()
+    if not text and birth_date is None:
+        return []
+    conditions = Q()
+    if text:
+        matricule = ins.normalise_matricule(text)
+        key = matching.name_key(text)
+        by_text = Q(identifiers__value=text)
+        if len(matricule) == 15:
+            by_text |= Q(ins_matricule=matricule)
+        if key:
+            by_text |= Q(birth_name_key__startswith=key) | Q(used_name_key__startswith=key)
+        conditions &= by_text
+    if birth_date is not None:
+        conditions &= Q(birth_date=birth_date)
+    ids = visible.filter(conditions).values("pk")
+    return list(
+        Patient.objects.filter(pk__in=ids).order_by("birth_name", "first_birth_first_name", "pk")[
+            :limit
+        ]
+    )
