@@ -63,6 +63,12 @@ class Identity:
     identity_evidence: str = ""
 
 
+def _deny(actor: Actor, action: str, message: str, **fields: str) -> PermissionDenied:
+    """Trace a refusal (in its own transaction, so it survives) and return the error to raise."""
+    record_denied(action=action, actor=actor, **fields)
+    return PermissionDenied(message)
+
+
 def _clean_identity(identity: Identity) -> dict[str, Any]:
     """Normalised fields, or a ValidationError naming each wrong field in French."""
     errors: dict[str, str] = {}
@@ -176,11 +182,11 @@ def register_patient(
     user has looked at them and confirmed it is someone else (``despite_possible_duplicates``).
     A record with the same INS is always refused."""
     if not permissions.can_register_patient(actor, structure):
-        record_denied(
-            action=Action.PATIENT_REGISTERED, actor=actor_of(actor), resource_type="Patient"
-        )
-        raise PermissionDenied(
-            _("Vous n'avez pas le droit d'enregistrer un patient dans cette structure.")
+        raise _deny(
+            actor_of(actor),
+            Action.PATIENT_REGISTERED,
+            _("Vous n'avez pas le droit d'enregistrer un patient dans cette structure."),
+            resource_type="Patient",
         )
     values = _clean_identity(identity)
     candidates = matching.candidate_duplicates(
@@ -239,14 +245,14 @@ def update_identity(*, actor: User, patient: Patient, identity: Identity, reason
     if len(reason) < 5:
         raise ValidationError({"reason": _("Indiquez la raison de la modification de l'identité.")})
     if not _may_manage_identity(actor, patient):
-        record_denied(
-            action=Action.PATIENT_IDENTITY_CHANGED,
-            actor=actor_of(actor),
+        raise _deny(
+            actor_of(actor),
+            Action.PATIENT_IDENTITY_CHANGED,
+            _("Vous n'avez pas le droit de modifier l'identité de ce patient."),
             patient_ref=str(patient.uuid),
             resource_type="Patient",
             resource_id=str(patient.uuid),
         )
-        raise PermissionDenied(_("Vous n'avez pas le droit de modifier l'identité de ce patient."))
     values = _clean_identity(identity)
     with transaction.atomic():
         locked = Patient.objects.select_for_update().get(pk=patient.pk)
@@ -313,14 +319,14 @@ def merge_patients(*, actor: User, kept: Patient, merged: Patient, reason: str) 
     if kept.pk == merged.pk:
         raise ValidationError(_("Un dossier ne peut pas être fusionné avec lui-même."))
     if not _may_manage_identity(actor, kept, merged):
-        record_denied(
-            action=Action.PATIENTS_MERGED,
-            actor=actor_of(actor),
+        raise _deny(
+            actor_of(actor),
+            Action.PATIENTS_MERGED,
+            _("Vous n'avez pas le droit de fusionner ces dossiers."),
             patient_ref=str(kept.uuid),
             resource_type="Patient",
             resource_id=str(merged.uuid),
         )
-        raise PermissionDenied(_("Vous n'avez pas le droit de fusionner ces dossiers."))
     with transaction.atomic():
         locked = {
             p.pk: p for p in Patient.objects.select_for_update().filter(pk__in=[kept.pk, merged.pk])
@@ -377,14 +383,14 @@ def unmerge_patients(*, actor: User, merge: PatientMerge) -> Patient:
     """Undo a merge: the alias becomes a record again and gets back what it carried."""
     if not _may_manage_identity(actor, merge.kept):
         # Checked before the transaction, so that the refusal's trace is not rolled back.
-        record_denied(
-            action=Action.PATIENTS_UNMERGED,
-            actor=actor_of(actor),
+        raise _deny(
+            actor_of(actor),
+            Action.PATIENTS_UNMERGED,
+            _("Vous n'avez pas le droit d'annuler cette fusion."),
             patient_ref=str(merge.kept.uuid),
             resource_type="Patient",
             resource_id=str(merge.merged.uuid),
         )
-        raise PermissionDenied(_("Vous n'avez pas le droit d'annuler cette fusion."))
     with transaction.atomic():
         locked = (
             PatientMerge.objects.select_for_update()
@@ -421,14 +427,14 @@ def add_to_care_team(*, actor: User, patient: Patient, member: User) -> CareTeam
     from dcc.patients.selectors import can_view_patient
 
     if not can_view_patient(actor, patient):
-        record_denied(
-            action=Action.CARE_TEAM_CHANGED,
-            actor=actor_of(actor),
+        raise _deny(
+            actor_of(actor),
+            Action.CARE_TEAM_CHANGED,
+            _("Vous ne faites pas partie de l'équipe de soins de ce patient."),
             patient_ref=str(patient.uuid),
             resource_type="Patient",
             resource_id=str(patient.uuid),
         )
-        raise PermissionDenied(_("Vous ne faites pas partie de l'équipe de soins de ce patient."))
     if not member.is_active:
         raise ValidationError(_("Ce compte est désactivé."))
     with transaction.atomic():
@@ -455,14 +461,14 @@ def remove_from_care_team(*, actor: User, member: CareTeamMember) -> CareTeamMem
     from dcc.patients.selectors import can_view_patient
 
     if not can_view_patient(actor, member.patient):
-        record_denied(
-            action=Action.CARE_TEAM_CHANGED,
-            actor=actor_of(actor),
+        raise _deny(
+            actor_of(actor),
+            Action.CARE_TEAM_CHANGED,
+            _("Vous ne faites pas partie de l'équipe de soins de ce patient."),
             patient_ref=str(member.patient.uuid),
             resource_type="CareTeamMember",
             resource_id=str(member.uuid),
         )
-        raise PermissionDenied(_("Vous ne faites pas partie de l'équipe de soins de ce patient."))
     with transaction.atomic():
         locked = CareTeamMember.objects.select_for_update().get(pk=member.pk)
         if locked.ended_at is not None:
@@ -512,14 +518,14 @@ def start_emergency_access(
     elif patient.merged_into_id is not None:
         denied = _("Ce dossier a été fusionné : ouvrez le dossier conservé.")
     if denied:
-        record_denied(
-            action=Action.EMERGENCY_ACCESS_STARTED,
-            actor=_emergency_actor(actor),
+        raise _deny(
+            _emergency_actor(actor),
+            Action.EMERGENCY_ACCESS_STARTED,
+            denied,
             patient_ref=str(patient.uuid),
             resource_type="Patient",
             resource_id=str(patient.uuid),
         )
-        raise PermissionDenied(denied)
     if can_view_patient(actor, patient):
         raise ValidationError(
             _("Vous avez déjà accès à ce dossier : l'accès en urgence n'est pas nécessaire.")
