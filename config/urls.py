@@ -10,6 +10,7 @@ urlpatterns = [
     path("compte/", include("dcc.accounts.urls")),
     path("administration/", include("dcc.accounts.admin_urls")),
     path("securite/", include("dcc.audit.urls")),
+    path("patients/", include("dcc.patients.urls")),
     path("langue/", set_language, name="set_language"),
 ]
 

@@ -43,3 +43,9 @@ class CareTeamSource(models.TextChoices):
     EXPLICIT = "explicit", _("Ajouté à l'équipe de soins")
     REGISTRATION = "registration", _("A enregistré le patient")
     RCP_ENROLMENT = "rcp_enrolment", _("A inscrit le patient en RCP")
+
+
+class CaseAccessSource(models.TextChoices):
+    """Why a professional outside the care team may read the record for a while."""
+
+    RCP_MEETING = "rcp_meeting", _("Participant à la RCP où le dossier est présenté")

@@ -8,7 +8,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from dcc.core.models import BaseModel
-from dcc.patients.choices import CareTeamSource, IdentityEvidence, IdentityStatus, InsKind, Sex
+from dcc.patients.choices import (
+    CareTeamSource,
+    CaseAccessSource,
+    IdentityEvidence,
+    IdentityStatus,
+    InsKind,
+    Sex,
+)
 
 
 class Patient(BaseModel):
@@ -208,3 +215,34 @@ class EmergencyAccess(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.patient_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class CaseAccess(BaseModel):
+    """Time-bounded access to one patient for a professional outside the care team, given for
+    a stated reason: today the participants of the RCP meeting where the patient's case is
+    discussed (granted by the RCP feature from the preparation to a while after the meeting).
+
+    It opens the record for reading during ``starts_at``–``ends_at`` only, and is never
+    deleted: revoked, it keeps who had it and when."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="case_accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=16, choices=CaseAccessSource.choices)
+    reference = models.CharField(max_length=64, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "ends_at"], name="case_access_user_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="case_access_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.patient_id} ({self.source})"

@@ -8,35 +8,55 @@ feature starts its queries from ``patients_visible_to`` so that a patient outsid
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from dcc.accounts.models import Membership, User
 from dcc.accounts.permissions import AnyUser
-from dcc.patients import ins, matching
-from dcc.patients.models import CareTeamMember, EmergencyAccess, Patient
+from dcc.patients.models import (
+    CareTeamMember,
+    CaseAccess,
+    EmergencyAccess,
+    Patient,
+    PatientIdentifier,
+)
 from dcc.patients.permissions import REGISTERING_ROLES
 
 
-def patients_visible_to(user: AnyUser) -> QuerySet[Patient]:
+def patients_cared_for_by(user: AnyUser) -> QuerySet[Patient]:
+    """Patients the user takes part in caring for: care team, GP, a structure that shares its
+    patients (unless the patient objected to sharing outside the team), and the time-bounded
+    case accesses (RCP participants). Reading and, role permitting, writing are allowed."""
     if not isinstance(user, User) or not user.is_active:
         return Patient.objects.none()
+    now = timezone.now()
     team = CareTeamMember.objects.filter(user=user, ended_at__isnull=True).values("patient_id")
     sharing = (
         Membership.objects.active()
         .filter(user=user, role__in=REGISTERING_ROLES, structure__shares_registered_patients=True)
         .values("structure_id")
     )
-    emergency = active_emergency_accesses(user).values("patient_id")
+    registered = PatientIdentifier.objects.filter(structure_id__in=sharing).values("patient_id")
+    cases = CaseAccess.objects.filter(
+        user=user, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+    ).values("patient_id")
     visible = (
         Q(pk__in=team)
         | Q(general_practitioner=user)
-        | Q(identifiers__structure_id__in=sharing)
-        | Q(pk__in=emergency)
+        | Q(pk__in=registered, objects_to_sharing=False)
+        | Q(pk__in=cases)
     )
-    return Patient.objects.filter(visible, merged_into__isnull=True).distinct()
+    return Patient.objects.filter(visible, merged_into__isnull=True)
+
+
+def patients_visible_to(user: AnyUser) -> QuerySet[Patient]:
+    """Every patient the user may read: those they care for, and those they opened an
+    emergency access to (read-only, see ``emergency_access_for``)."""
+    if not isinstance(user, User) or not user.is_active:
+        return Patient.objects.none()
+    cared = patients_cared_for_by(user).values("pk")
+    emergency = active_emergency_accesses(user).values("patient_id")
+    return Patient.objects.filter(Q(pk__in=cared) | Q(pk__in=emergency), merged_into__isnull=True)
 
 
 def active_emergency_accesses(user: User) -> QuerySet[EmergencyAccess]:
@@ -57,41 +77,7 @@ def can_view_patient(user: AnyUser, patient: Patient) -> bool:
     return patients_visible_to(user).filter(pk=patient.pk).exists()
 
 
-SEARCH_LIMIT = 50
-
-
-def search_patients(
-    user: AnyUser,
-    *,
-    text: str = "",
-    birth_date: dt.date | None = None,
-    limit: int = SEARCH_LIMIT,
-) -> list[Patient]:
-    """Find visible patients by INS, hospital number (IPP) or name prefix, and birth date.
-
-    ``text`` is tried as an INS matricule (15 characters once normalised), as an IPP, and as
-    the start of the birth or used name, ignoring accents, case, spaces and hyphens ("dup"
-    finds Dupont, Dupond and Du Pont). Only patients the user may see are searched, and no
-    count of the others is ever computed."""
-    visible = patients_visible_to(user)
-    text = text.strip()
-    if not text and birth_date is None:
-        return []
-    conditions = Q()
-    if text:
-        matricule = ins.normalise_matricule(text)
-        key = matching.name_key(text)
-        by_text = Q(identifiers__value=text)
-        if len(matricule) == 15:
-            by_text |= Q(ins_matricule=matricule)
-        if key:
-            by_text |= Q(birth_name_key__startswith=key) | Q(used_name_key__startswith=key)
-        conditions &= by_text
-    if birth_date is not None:
-        conditions &= Q(birth_date=birth_date)
-    ids = visible.filter(conditions).values("pk")
-    return list(
-        Patient.objects.filter(pk__in=ids).order_by("birth_name", "first_birth_first_name", "pk")[
-            :limit
-        ]
-    )
+def can_act_for_patient(user: AnyUser, patient: Patient) -> bool:
+    """Writes (care team, identity, merge…) need a caring relationship: an emergency access
+    is read-only."""
+    return patients_cared_for_by(user).filter(pk=patient.pk).exists()

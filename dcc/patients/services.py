@@ -22,6 +22,7 @@ from dcc.patients import ins, matching, permissions
 from dcc.patients.choices import CareTeamSource, IdentityEvidence, IdentityStatus, InsKind, Sex
 from dcc.patients.models import (
     CareTeamMember,
+    CaseAccess,
     EmergencyAccess,
     Patient,
     PatientIdentifier,
@@ -424,9 +425,9 @@ def unmerge_patients(*, actor: User, merge: PatientMerge) -> Patient:
 
 def add_to_care_team(*, actor: User, patient: Patient, member: User) -> CareTeamMember:
     """Bring a professional into the patient's care team (someone already caring for them)."""
-    from dcc.patients.selectors import can_view_patient
+    from dcc.patients.selectors import can_act_for_patient
 
-    if not can_view_patient(actor, patient):
+    if not can_act_for_patient(actor, patient):
         raise _deny(
             actor_of(actor),
             Action.CARE_TEAM_CHANGED,
@@ -458,9 +459,9 @@ def add_to_care_team(*, actor: User, patient: Patient, member: User) -> CareTeam
 
 def remove_from_care_team(*, actor: User, member: CareTeamMember) -> CareTeamMember:
     """End a care-team membership; the history stays."""
-    from dcc.patients.selectors import can_view_patient
+    from dcc.patients.selectors import can_act_for_patient
 
-    if not can_view_patient(actor, member.patient):
+    if not can_act_for_patient(actor, member.patient):
         raise _deny(
             actor_of(actor),
             Action.CARE_TEAM_CHANGED,
@@ -578,4 +579,111 @@ def end_emergency_access(*, actor: User, access: EmergencyAccess) -> EmergencyAc
             resource_type="EmergencyAccess",
             resource_id=str(locked.uuid),
         )
+    return locked
+
+
+def set_sharing_objection(*, actor: User, patient: Patient, objects: bool, reason: str) -> Patient:
+    """Record the patient's objection to sharing outside the care team, or its withdrawal.
+
+    With an objection, the record stays visible to the care team, the GP and the RCP
+    participants of the patient's cases, but no longer to the other professionals of the
+    structures the patient is registered at, and emergency access is refused."""
+    from dcc.patients.selectors import can_act_for_patient
+
+    reason = " ".join(reason.split())
+    if not can_act_for_patient(actor, patient):
+        raise _deny(
+            actor_of(actor),
+            Action.SHARING_OBJECTION_CHANGED,
+            _("Vous ne faites pas partie de l'équipe de soins de ce patient."),
+            patient_ref=str(patient.uuid),
+            resource_type="Patient",
+            resource_id=str(patient.uuid),
+        )
+    if len(reason) < 5:
+        raise ValidationError(
+            {
+                "reason": _(
+                    "Indiquez comment le patient a exprimé sa décision (au moins 5 caractères)."
+                )
+            }
+        )
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        if locked.objects_to_sharing == objects:
+            raise ValidationError(
+                _("L'opposition du patient est déjà enregistrée.")
+                if objects
+                else _("Le patient ne s'oppose pas au partage.")
+            )
+        locked.objects_to_sharing = objects
+        locked.save(update_fields=["objects_to_sharing", "updated_at"])
+        record_event(
+            actor=actor_of(actor),
+            action=Action.SHARING_OBJECTION_CHANGED,
+            patient_ref=str(locked.uuid),
+            resource_type="Patient",
+            resource_id=str(locked.uuid),
+            details={"objects": objects, "reason": reason[:300]},
+        )
+    return locked
+
+
+def grant_case_access(
+    *,
+    actor: Actor,
+    patient: Patient,
+    user: User,
+    source: str,
+    reference: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    granted_by: User | None = None,
+) -> CaseAccess:
+    """Open the record to ``user`` for ``starts_at``–``ends_at`` (RCP participants of the
+    meeting where the case is discussed). Called by the feature that decides it, which has
+    already checked its own rights; audited here."""
+    if ends_at <= starts_at:
+        raise ValidationError(_("La fin de l'accès doit suivre son début."))
+    if not user.is_active:
+        raise ValidationError(_("Ce compte est désactivé."))
+    with transaction.atomic():
+        access = CaseAccess.objects.create(
+            patient=patient,
+            user=user,
+            source=source,
+            reference=reference[:64],
+            starts_at=starts_at,
+            ends_at=ends_at,
+            granted_by=granted_by,
+        )
+        record_event(
+            actor=actor,
+            action=Action.CASE_ACCESS_GRANTED,
+            patient_ref=str(patient.uuid),
+            resource_type="CaseAccess",
+            resource_id=str(access.uuid),
+            details={
+                "user": str(user.uuid),
+                "source": source,
+                "reference": reference[:64],
+                "until": ends_at.isoformat(),
+            },
+        )
+    return access
+
+
+def revoke_case_access(*, actor: Actor, access: CaseAccess) -> CaseAccess:
+    with transaction.atomic():
+        locked = CaseAccess.objects.select_for_update().get(pk=access.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at", "updated_at"])
+            record_event(
+                actor=actor,
+                action=Action.CASE_ACCESS_REVOKED,
+                patient_ref=str(locked.patient.uuid),
+                resource_type="CaseAccess",
+                resource_id=str(locked.uuid),
+            )
     return locked

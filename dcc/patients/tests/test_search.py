@@ -11,7 +11,7 @@ from dcc.accounts.models import User
 from dcc.patients import services
 from dcc.patients.choices import IdentityStatus, InsKind
 from dcc.patients.models import Patient
-from dcc.patients.selectors import search_patients
+from dcc.patients.search import search_patients
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,101 @@
+"""How a screen or an API gets hold of a patient: through the one visibility path, or 404.
+
+Every view that shows or changes something about a patient starts with ``patient_for``:
+a patient the user may not see answers 404 exactly like a patient that does not exist; a
+merged record's old address leads to the record it was merged into (when that one is
+visible); under an emergency access, reads are traced with the emergency purpose and writes
+are refused."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from dcc.accounts.models import User
+from dcc.accounts.permissions import AnyUser
+from dcc.accounts.selectors import actor_of
+from dcc.audit.choices import Action
+from dcc.audit.services import record_denied
+from dcc.core.context import Actor
+from dcc.patients.models import EmergencyAccess, Patient
+from dcc.patients.selectors import emergency_access_for, patients_cared_for_by, patients_visible_to
+
+MAX_ALIAS_HOPS = 10
+
+
+class MergedRecord(Exception):
+    """The requested record was merged: the view should redirect to ``kept``."""
+
+    def __init__(self, kept: Patient) -> None:
+        super().__init__(str(kept.uuid))
+        self.kept = kept
+
+
+@dataclass(frozen=True)
+class PatientAccess:
+    """A patient the user may see, and on what footing."""
+
+    patient: Patient
+    user: User
+    emergency: EmergencyAccess | None
+
+    @property
+    def read_only(self) -> bool:
+        return self.emergency is not None
+
+    @property
+    def actor(self) -> Actor:
+        """The audit actor for reads of this record: emergency purpose under break-glass."""
+        actor = actor_of(self.user)
+        if self.emergency is not None:
+            actor = dataclasses.replace(actor, purpose="emergency")
+        return actor
+
+
+def _not_found() -> Http404:
+    return Http404(_("Patient introuvable."))
+
+
+def patient_for(user: AnyUser, uuid: UUID | str, *, write: bool = False) -> PatientAccess:
+    """The visible patient ``uuid`` or Http404; ``MergedRecord`` for a merged alias whose
+    surviving record is visible; ``PermissionDenied`` (traced) for a write under an emergency
+    access only."""
+    if not isinstance(user, User):
+        raise _not_found()
+    patient = patients_visible_to(user).filter(uuid=uuid).first()
+    if patient is None:
+        _follow_alias(user, uuid)
+        raise _not_found()
+    if patients_cared_for_by(user).filter(pk=patient.pk).exists():
+        return PatientAccess(patient=patient, user=user, emergency=None)
+    emergency = emergency_access_for(user, patient)
+    if write:
+        record_denied(
+            action=Action.EMERGENCY_WRITE_REFUSED,
+            actor=dataclasses.replace(actor_of(user), purpose="emergency"),
+            patient_ref=str(patient.uuid),
+            resource_type="Patient",
+            resource_id=str(patient.uuid),
+        )
+        raise PermissionDenied(
+            _("L'accès en urgence permet de consulter le dossier, pas de le modifier.")
+        )
+    return PatientAccess(patient=patient, user=user, emergency=emergency)
+
+
+def _follow_alias(user: User, uuid: UUID | str) -> None:
+    try:
+        current = Patient.objects.filter(uuid=uuid, merged_into__isnull=False).first()
+    except (ValueError, TypeError):
+        return
+    hops = 0
+    while current is not None and current.merged_into_id is not None and hops < MAX_ALIAS_HOPS:
+        current = Patient.objects.filter(pk=current.merged_into_id).first()
+        hops += 1
+    if current is not None and patients_visible_to(user).filter(pk=current.pk).exists():
+        raise MergedRecord(current)
