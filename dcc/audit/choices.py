@@ -46,7 +46,10 @@ class Action(models.TextChoices):
     EMERGENCY_ACCESS_STARTED = "patient.emergency_access_started", _("Accès en urgence ouvert")
     EMERGENCY_ACCESS_ENDED = "patient.emergency_access_ended", _("Accès en urgence clos")
     PATIENT_VIEWED = "patient.viewed", _("Dossier patient consulté")
-    EMERGENCY_WRITE_REFUSED = "patient.write_refused", _("Modification refusée (accès en urgence)")
+    READ_ONLY_WRITE_REFUSED = (
+        "patient.write_refused",
+        _("Modification refusée (accès en lecture seule)"),
+    )
     PATIENT_SEARCHED = "patient.searched", _("Recherche de patients")
     SHARING_OBJECTION_CHANGED = "patient.objection_changed", _("Opposition au partage modifiée")
     CASE_ACCESS_GRANTED = "patient.case_access_granted", _("Accès temporaire accordé")

@@ -9,6 +9,7 @@ are refused."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action
 from dcc.audit.services import record_denied
 from dcc.core.context import Actor
+from dcc.patients import ins, matching
 from dcc.patients.models import EmergencyAccess, Patient
 from dcc.patients.selectors import emergency_access_for, patients_cared_for_by, patients_visible_to
 
@@ -43,10 +45,8 @@ class PatientAccess:
     patient: Patient
     user: User
     emergency: EmergencyAccess | None
-
-    @property
-    def read_only(self) -> bool:
-        return self.emergency is not None
+    # Read-only footing: an emergency access, or a time-bounded case access (RCP participant).
+    read_only: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -63,8 +63,8 @@ def _not_found() -> Http404:
 
 def patient_for(user: AnyUser, uuid: UUID | str, *, write: bool = False) -> PatientAccess:
     """The visible patient ``uuid`` or Http404; ``MergedRecord`` for a merged alias whose
-    surviving record is visible; ``PermissionDenied`` (traced) for a write under an emergency
-    access only."""
+    surviving record is visible; ``PermissionDenied`` (traced) for a write when the user only
+    has a read-only access (emergency, or case access as an RCP participant)."""
     if not isinstance(user, User):
         raise _not_found()
     patient = patients_visible_to(user).filter(uuid=uuid).first()
@@ -75,17 +75,20 @@ def patient_for(user: AnyUser, uuid: UUID | str, *, write: bool = False) -> Pati
         return PatientAccess(patient=patient, user=user, emergency=None)
     emergency = emergency_access_for(user, patient)
     if write:
+        actor = actor_of(user)
         record_denied(
-            action=Action.EMERGENCY_WRITE_REFUSED,
-            actor=dataclasses.replace(actor_of(user), purpose="emergency"),
+            action=Action.READ_ONLY_WRITE_REFUSED,
+            actor=dataclasses.replace(actor, purpose="emergency") if emergency else actor,
             patient_ref=str(patient.uuid),
             resource_type="Patient",
             resource_id=str(patient.uuid),
         )
         raise PermissionDenied(
             _("L'accès en urgence permet de consulter le dossier, pas de le modifier.")
+            if emergency
+            else _("Votre accès à ce dossier (participant à une RCP) est en lecture seule.")
         )
-    return PatientAccess(patient=patient, user=user, emergency=emergency)
+    return PatientAccess(patient=patient, user=user, emergency=emergency, read_only=True)
 
 
 def _follow_alias(user: User, uuid: UUID | str) -> None:
@@ -99,3 +102,32 @@ def _follow_alias(user: User, uuid: UUID | str) -> None:
         hops += 1
     if current is not None and patients_visible_to(user).filter(pk=current.pk).exists():
         raise MergedRecord(current)
+
+
+def emergency_lookup(
+    *,
+    ins_matricule: str,
+    birth_name: str,
+    first_name: str,
+    birth_date: dt.date | None,
+) -> Patient | None:
+    """The one living record matching an exact identity, for break-glass only (the caller has
+    re-authenticated and every attempt is traced): by INS, else by birth name, first birth
+    first name and birth date, ignoring accents and case. None when nothing or several match."""
+    matricule = ins.normalise_matricule(ins_matricule)
+    if matricule:
+        found = list(Patient.objects.filter(ins_matricule=matricule, merged_into__isnull=True)[:2])
+    elif birth_date is not None and matching.name_key(birth_name):
+        first = matching.first_name_key(first_name)
+        found = [
+            p
+            for p in Patient.objects.filter(
+                birth_name_key=matching.name_key(birth_name),
+                birth_date=birth_date,
+                merged_into__isnull=True,
+            )[:20]
+            if matching.first_name_key(p.first_birth_first_name) == first
+        ]
+    else:
+        found = []
+    return found[0] if len(found) == 1 else None

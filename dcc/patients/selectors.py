@@ -25,11 +25,10 @@ from dcc.patients.permissions import REGISTERING_ROLES
 
 def patients_cared_for_by(user: AnyUser) -> QuerySet[Patient]:
     """Patients the user takes part in caring for: care team, GP, a structure that shares its
-    patients (unless the patient objected to sharing outside the team), and the time-bounded
-    case accesses (RCP participants). Reading and, role permitting, writing are allowed."""
+    patients (unless the patient objected to sharing outside the team). Reading and, role
+    permitting, writing are allowed."""
     if not isinstance(user, User) or not user.is_active:
         return Patient.objects.none()
-    now = timezone.now()
     team = CareTeamMember.objects.filter(user=user, ended_at__isnull=True).values("patient_id")
     sharing = (
         Membership.objects.active()
@@ -37,26 +36,33 @@ def patients_cared_for_by(user: AnyUser) -> QuerySet[Patient]:
         .values("structure_id")
     )
     registered = PatientIdentifier.objects.filter(structure_id__in=sharing).values("patient_id")
-    cases = CaseAccess.objects.filter(
-        user=user, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
-    ).values("patient_id")
     visible = (
         Q(pk__in=team)
         | Q(general_practitioner=user)
         | Q(pk__in=registered, objects_to_sharing=False)
-        | Q(pk__in=cases)
     )
     return Patient.objects.filter(visible, merged_into__isnull=True)
 
 
 def patients_visible_to(user: AnyUser) -> QuerySet[Patient]:
-    """Every patient the user may read: those they care for, and those they opened an
-    emergency access to (read-only, see ``emergency_access_for``)."""
+    """Every patient the user may read: those they care for, and, read-only, those of a
+    current case access (RCP participants, see ``active_case_accesses``) or of an emergency
+    access they opened (see ``emergency_access_for``)."""
     if not isinstance(user, User) or not user.is_active:
         return Patient.objects.none()
     cared = patients_cared_for_by(user).values("pk")
+    cases = active_case_accesses(user).values("patient_id")
     emergency = active_emergency_accesses(user).values("patient_id")
-    return Patient.objects.filter(Q(pk__in=cared) | Q(pk__in=emergency), merged_into__isnull=True)
+    return Patient.objects.filter(
+        Q(pk__in=cared) | Q(pk__in=cases) | Q(pk__in=emergency), merged_into__isnull=True
+    )
+
+
+def active_case_accesses(user: User) -> QuerySet[CaseAccess]:
+    now = timezone.now()
+    return CaseAccess.objects.filter(
+        user=user, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+    )
 
 
 def active_emergency_accesses(user: User) -> QuerySet[EmergencyAccess]:
@@ -78,6 +84,6 @@ def can_view_patient(user: AnyUser, patient: Patient) -> bool:
 
 
 def can_act_for_patient(user: AnyUser, patient: Patient) -> bool:
-    """Writes (care team, identity, merge…) need a caring relationship: an emergency access
-    is read-only."""
+    """Writes (care team, identity, merge…) need a caring relationship: case and emergency
+    accesses are read-only."""
     return patients_cared_for_by(user).filter(pk=patient.pk).exists()
