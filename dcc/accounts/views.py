@@ -369,4 +369,10 @@ def context_for_templates(request: HttpRequest) -> dict[str, Any]:
     active = next(
         (m for m in memberships if str(m.structure.uuid) == current and m.role == role), None
     )
-    return {"dcc_memberships": memberships, "dcc_current_membership": active}
+    from dcc.patients.permissions import PATIENT_ROLES
+
+    return {
+        "dcc_memberships": memberships,
+        "dcc_current_membership": active,
+        "dcc_sees_patients": any(m.role in PATIENT_ROLES for m in memberships),
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -15,7 +15,15 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html", selectors.home_for(request))
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "json" in accept and "html" not in accept
+
+
 def _error(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+    if _wants_json(request):
+        # API clients get the same answer in JSON (FHIR endpoints give an OperationOutcome).
+        return JsonResponse({"status": status, "title": title, "detail": message}, status=status)
     return render(
         request,
         "core/error.html",

@@ -18,6 +18,10 @@ REGISTERING_ROLES = frozenset(
     }
 )
 
+# Roles that work with patients (the patient screens are in their menu); whether a given
+# patient is visible is decided by ``patients.selectors``, never by the role alone.
+PATIENT_ROLES = REGISTERING_ROLES | {Role.READ_ONLY}
+
 
 def can_register_patient(user: AnyUser, structure: Structure) -> bool:
     if not isinstance(user, User) or not user.is_active:

@@ -147,6 +147,12 @@ def _clean_identity(identity: Identity) -> dict[str, Any]:
     return values
 
 
+def check_identity(identity: Identity) -> dict[str, Any]:
+    """The normalised identity, or a ValidationError naming each wrong field (live checks of
+    the registration form: nothing is saved)."""
+    return _clean_identity(identity)
+
+
 def _snapshot(patient: Patient) -> dict[str, Any]:
     return {
         name: (value.isoformat() if isinstance(value, dt.date) else value)

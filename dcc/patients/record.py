@@ -1,0 +1,111 @@
+"""What the patient record page shows about the patient, read in a fixed number of queries
+whatever the size of the care team or the history (the page is opened all day long)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dcc.accounts.models import Membership, User
+from dcc.patients.choices import IdentityStatus
+from dcc.patients.models import (
+    CareTeamMember,
+    EmergencyAccess,
+    Patient,
+    PatientIdentifier,
+    PatientMerge,
+)
+
+RECENT_EMERGENCY = dt.timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Alert:
+    level: str  # "warning" or "info"
+    text: str
+
+
+def record_header(patient: Patient) -> dict[str, Any]:
+    now = timezone.now()
+    team = list(
+        CareTeamMember.objects.filter(patient=patient, ended_at__isnull=True)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name")
+    )
+    roles: dict[int, list[str]] = {}
+    for membership in (
+        Membership.objects.active()
+        .filter(user_id__in=[m.user_id for m in team])
+        .select_related("structure")
+    ):
+        roles.setdefault(membership.user_id, []).append(
+            f"{membership.get_role_display()} — {membership.structure.name}"
+        )
+    # Always one query, GP or not, so that the page's query count does not vary.
+    gp = User.objects.filter(id__in=[patient.general_practitioner_id or 0]).first()
+    registrations = list(
+        PatientIdentifier.objects.filter(patient=patient)
+        .select_related("structure")
+        .order_by("structure__name")
+    )
+    emergencies = list(
+        EmergencyAccess.objects.filter(patient=patient, created_at__gte=now - RECENT_EMERGENCY)
+        .select_related("user")
+        .order_by("-created_at")
+    )
+    merges = list(
+        PatientMerge.objects.filter(kept=patient, undone_at__isnull=True)
+        .select_related("merged")
+        .order_by("-performed_at")
+    )
+    alerts: list[Alert] = []
+    open_emergencies = [e for e in emergencies if e.ended_at is None and e.expires_at > now]
+    if open_emergencies:
+        alerts.append(
+            Alert(
+                "warning",
+                _("Accès en urgence en cours par %(names)s.")
+                % {"names": ", ".join(e.user.full_name for e in open_emergencies)},
+            )
+        )
+    if patient.objects_to_sharing:
+        alerts.append(
+            Alert(
+                "warning",
+                _(
+                    "Le patient s'oppose au partage de son dossier hors de son équipe de soins : "
+                    "pas d'accès en urgence, pas de partage avec les autres professionnels des "
+                    "structures."
+                ),
+            )
+        )
+    if patient.identity_status == IdentityStatus.PROVISIONAL:
+        alerts.append(
+            Alert(
+                "info",
+                _(
+                    "Identité provisoire : à valider sur présentation d'une pièce d'identité "
+                    "et à qualifier par le téléservice INSi."
+                ),
+            )
+        )
+    if patient.ins_matricule and not patient.may_share_ins:
+        alerts.append(
+            Alert(
+                "info",
+                _("Identité non qualifiée : le matricule INS ne peut pas être transmis."),
+            )
+        )
+    return {
+        "care_team": [(m, roles.get(m.user_id, [])) for m in team],
+        "gp": gp,
+        "registrations": registrations,
+        "emergencies": emergencies,
+        "open_emergencies": open_emergencies,
+        "merges": merges,
+        "alerts": alerts,
+    }
