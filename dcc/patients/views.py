@@ -186,7 +186,8 @@ def register(request: HttpRequest) -> HttpResponse:
             context["duplicate_warning"] = True
         except ValidationError as error:
             form.add_service_errors(error)
-    status = 400 if request.method == "POST" and not checking and form.errors else 200
+    # A registration that was not saved (errors, or look-alikes to look at first) is a 400.
+    status = 400 if request.method == "POST" and not checking else 200
     if request.headers.get("HX-Request"):
         return render(request, "patients/partials/registration_form.html", context, status=200)
     return render(request, "patients/register.html", context, status=status)
