@@ -160,4 +160,7 @@ def seed(password: str = DEMO_PASSWORD) -> list[DemoAccount]:
                 services.grant_role(actor=admin, user=user, structure=structure, role=account.role)
         if not Charter.objects.exists():
             services.publish_charter(actor=admin, title=CHARTER_TITLE, body=CHARTER_BODY)
+        from dcc.patients.demo import seed_patients
+
+        seed_patients(structures)
     return ACCOUNTS
