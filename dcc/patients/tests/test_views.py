@@ -11,8 +11,7 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from conftest import current_token
-from dcc.accounts.choices import Role
-from dcc.accounts.models import Membership, Structure, User
+from dcc.accounts.models import Structure, User
 from dcc.audit.models import AuditEvent
 from dcc.patients import services
 from dcc.patients.choices import IdentityStatus
@@ -43,9 +42,7 @@ def secretary(rcp_secretary: User, logged_in: Any) -> Client:
 
 
 def _register(client: Client, structure: Structure, **changes: str) -> Any:
-    return client.post(
-        "/patients/nouveau/", {**FORM, "structure": str(structure.uuid), **changes}
-    )
+    return client.post("/patients/nouveau/", {**FORM, "structure": str(structure.uuid), **changes})
 
 
 def test_registration_saves_the_patient_and_opens_the_record(
@@ -168,9 +165,7 @@ def test_merge_through_the_screens_and_undo_it(
     secretary: Client, structures: dict[str, Structure]
 ) -> None:
     _register(secretary, structures["hospital"], ipp="A1")
-    _register(
-        secretary, structures["hospital"], birth_name="LEFEVRE", ipp="", not_a_duplicate="on"
-    )
+    _register(secretary, structures["hospital"], birth_name="LEFEVRE", ipp="", not_a_duplicate="on")
     first, second = Patient.objects.order_by("id")
     compare = secretary.get(f"/patients/{second.uuid}/fusion/?avec={first.uuid}")
     assert compare.status_code == 200
