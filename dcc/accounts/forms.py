@@ -81,6 +81,13 @@ class StructureForm(forms.Form):
     )
     parent = forms.ChoiceField(label=_("Rattachement (réseau, 3C, établissement)"), required=False)
     is_active = forms.BooleanField(label=_("Structure active"), required=False, initial=True)
+    shares_registered_patients = forms.BooleanField(
+        label=_(
+            "Les professionnels de santé de la structure voient tous les patients qui y sont "
+            "enregistrés (sinon, seulement ceux de leurs équipes de soins)"
+        ),
+        required=False,
+    )
 
     def __init__(self, *args: Any, parents: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,6 +99,7 @@ class StructureForm(forms.Form):
                 self.fields[name].required = False
         else:
             del self.fields["is_active"]
+            del self.fields["shares_registered_patients"]
 
     def clean_parent(self) -> Structure | None:
         value = self.cleaned_data.get("parent") or ""

@@ -50,6 +50,7 @@ def _structure_snapshot(structure: Structure) -> dict[str, Any]:
         "national_id": structure.national_id,
         "parent": str(structure.parent.uuid) if structure.parent else None,
         "is_active": structure.is_active,
+        "shares_registered_patients": structure.shares_registered_patients,
     }
 
 
@@ -131,7 +132,10 @@ def update_structure(
     kind: str,
     parent: Structure | None,
     is_active: bool,
+    shares_registered_patients: bool | None = None,
 ) -> Structure:
+    """Change a structure. ``shares_registered_patients`` (None = unchanged) lets the clinical
+    staff of the structure see every patient registered there, not only their own."""
     if not permissions.can_manage_structure(actor, structure):
         raise _deny(
             actor,
@@ -168,6 +172,8 @@ def update_structure(
             parent,
             is_active,
         )
+        if shares_registered_patients is not None:
+            locked.shares_registered_patients = shares_registered_patients
         locked.full_clean()
         locked.save()
         record_event(

@@ -165,6 +165,7 @@ def structure_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
             "national_id": structure.national_id,
             "parent": str(structure.parent.uuid) if structure.parent else "",
             "is_active": structure.is_active,
+            "shares_registered_patients": structure.shares_registered_patients,
         },
     )
     form.fields["parent"].disabled = parent_locked
@@ -178,6 +179,7 @@ def structure_edit(request: HttpRequest, uuid: UUID) -> HttpResponse:
                 kind=data["kind"],
                 parent=data["parent"],
                 is_active=data["is_active"],
+                shares_registered_patients=data["shares_registered_patients"],
             )
         except ValidationError as error:
             add_service_errors(form, error)

@@ -286,6 +286,28 @@ def test_the_platform_admin_edits_a_structure_and_the_change_is_audited(
     assert details(event)["after"]["parent"] is None
 
 
+def test_sharing_registered_patients_is_set_per_structure_and_audited(
+    logged_in: Any, platform_admin: User, structures: dict[str, Structure]
+) -> None:
+    hospital = structures["hospital"]
+    response = logged_in(platform_admin).post(
+        url("structure_edit", hospital.uuid),
+        {
+            "name": "CHU Test",
+            "kind": hospital.kind,
+            "parent": str(structures["network"].uuid),
+            "is_active": "on",
+            "shares_registered_patients": "on",
+        },
+    )
+    assert response.status_code == 302
+    hospital.refresh_from_db()
+    assert hospital.shares_registered_patients
+    event = AuditEvent.objects.get(action="structure.updated")
+    assert details(event)["before"]["shares_registered_patients"] is False
+    assert details(event)["after"]["shares_registered_patients"] is True
+
+
 def test_a_structure_cannot_be_attached_below_itself(
     logged_in: Any, platform_admin: User, structures: dict[str, Structure]
 ) -> None:
