@@ -45,6 +45,7 @@ class Action(models.TextChoices):
     CARE_TEAM_CHANGED = "patient.care_team_changed", _("Équipe de soins modifiée")
     EMERGENCY_ACCESS_STARTED = "patient.emergency_access_started", _("Accès en urgence ouvert")
     EMERGENCY_ACCESS_ENDED = "patient.emergency_access_ended", _("Accès en urgence clos")
+    PATIENT_CONTACT_CHANGED = "patient.contact_changed", _("Coordonnées du patient modifiées")
     PATIENT_VIEWED = "patient.viewed", _("Dossier patient consulté")
     READ_ONLY_WRITE_REFUSED = (
         "patient.write_refused",

@@ -12,7 +12,7 @@ from dcc.accounts.forms import set_choices
 from dcc.accounts.models import Structure
 from dcc.audit.forms import DateInput
 from dcc.patients.choices import IdentityEvidence, IdentityStatus, InsKind, Sex
-from dcc.patients.services import Identity
+from dcc.patients.services import CONTACT_FIELDS, Contact, Identity
 
 
 class SearchForm(forms.Form):
@@ -232,3 +232,28 @@ class EmergencyForm(forms.Form):
                 )
             )
         return data
+
+
+class ContactForm(forms.Form):
+    address = forms.CharField(
+        label=_("Adresse"), required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    postal_code = forms.CharField(label=_("Code postal"), required=False, max_length=10)
+    city = forms.CharField(label=_("Commune"), required=False, max_length=100)
+    phone = forms.CharField(
+        label=_("Téléphone"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+    email = forms.EmailField(label=_("Adresse électronique"), required=False)
+    gp_rpps = forms.CharField(
+        label=_("RPPS du médecin traitant"),
+        required=False,
+        max_length=11,
+        help_text=_("Laissez vide si le patient n'a pas de médecin traitant inscrit au DCC."),
+    )
+
+    def contact(self) -> Contact:
+        data = self.cleaned_data
+        return Contact(**{name: data[name] for name in CONTACT_FIELDS})

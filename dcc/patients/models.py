@@ -56,6 +56,13 @@ class Patient(BaseModel):
         blank=True,
         related_name="+",
     )
+    # Contact details: not identity traits (no version), changed through update_contact. With
+    # database defaults, so that bulk loads (dcc synth, COPY) may leave them out.
+    address = models.TextField(_("adresse"), blank=True, db_default="")
+    postal_code = models.CharField(_("code postal"), max_length=10, blank=True, db_default="")
+    city = models.CharField(_("commune"), max_length=100, blank=True, db_default="")
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True, db_default="")
+    email = models.EmailField(_("adresse électronique"), blank=True, db_default="")
     objects_to_sharing = models.BooleanField(
         _("opposition au partage hors équipe de soins"), default=False
     )

@@ -27,21 +27,23 @@ from dcc.patients.permissions import REGISTERING_ROLES
 
 def patients_cared_for_by(user: AnyUser) -> QuerySet[Patient]:
     """Patients the user takes part in caring for: care team, GP, a structure that shares its
-    patients (unless the patient objected to sharing outside the team), and the time-bounded
-    case accesses (RCP participants). Reading and, role permitting, writing are allowed."""
+    patients (unless the patient objected to sharing outside the team). Reading and, role
+    permitting, writing are allowed."""
     if not isinstance(user, User) or not user.is_active:
         return Patient.objects.none()
     return Patient.objects.filter(pk__in=_caring_ids(user), merged_into__isnull=True)
 
 
 def patients_visible_to(user: AnyUser) -> QuerySet[Patient]:
-    """Every patient the user may read: those they care for, and those they opened an
-    emergency access to (read-only, see ``emergency_access_for``)."""
+    """Every patient the user may read: those they care for, and, read-only, those of a
+    current case access (RCP participants, see ``active_case_accesses``) or of an emergency
+    access they opened (see ``emergency_access_for``)."""
     if not isinstance(user, User) or not user.is_active:
         return Patient.objects.none()
+    cases = active_case_accesses(user).order_by().values_list("patient_id", flat=True)
     emergency = active_emergency_accesses(user).order_by().values_list("patient_id", flat=True)
     return Patient.objects.filter(
-        pk__in=_caring_ids(user).union(emergency, all=True), merged_into__isnull=True
+        pk__in=_caring_ids(user).union(cases, emergency, all=True), merged_into__isnull=True
     )
 
 
@@ -53,7 +55,6 @@ def _caring_ids(user: User) -> QuerySet[Any, int]:
     IPP, a record to open) or hashing the arms when a search matches many patients, instead of
     building every arm in full for each query (a sharing hospital registers 100,000 patients at
     regional scale)."""
-    now = timezone.now()
     team = CareTeamMember.objects.filter(user=user, ended_at__isnull=True).values_list(
         "patient_id", flat=True
     )
@@ -66,12 +67,17 @@ def _caring_ids(user: User) -> QuerySet[Any, int]:
     registered = PatientIdentifier.objects.filter(
         structure_id__in=sharing, patient__objects_to_sharing=False
     ).values_list("patient_id", flat=True)
-    cases = CaseAccess.objects.filter(
-        user=user, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
-    ).values_list("patient_id", flat=True)
     # No arm may carry an ORDER BY (Patient.Meta.ordering) inside a compound statement.
-    arms = [arm.order_by() for arm in (team, treated, registered, cases)]
+    arms = [arm.order_by() for arm in (team, treated, registered)]
     return arms[0].union(*arms[1:], all=True)
+
+
+def active_case_accesses(user: User) -> QuerySet[CaseAccess]:
+    """The user's current time-bounded accesses (RCP participant): read-only."""
+    now = timezone.now()
+    return CaseAccess.objects.filter(
+        user=user, revoked_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+    )
 
 
 def active_emergency_accesses(user: User) -> QuerySet[EmergencyAccess]:

@@ -514,6 +514,8 @@ def start_emergency_access(
     their second factor or go through Pro Santé Connect again just before)."""
     from dcc.patients.selectors import can_view_patient
 
+    # Decide on the record as it is now (an objection may have just been recorded).
+    patient = Patient.objects.get(pk=patient.pk)
     reason = " ".join(reason.split())
     denied: str | None = None
     if not Membership.objects.active().filter(user=actor, role__in=EMERGENCY_ROLES).exists():
@@ -624,6 +626,21 @@ def set_sharing_objection(*, actor: User, patient: Patient, objects: bool, reaso
             )
         locked.objects_to_sharing = objects
         locked.save(update_fields=["objects_to_sharing", "updated_at"])
+        if objects:
+            # The objection closes the emergency accesses still open on the record.
+            for access in EmergencyAccess.objects.select_for_update().filter(
+                patient=locked, ended_at__isnull=True, expires_at__gt=timezone.now()
+            ):
+                access.ended_at = timezone.now()
+                access.save(update_fields=["ended_at", "updated_at"])
+                record_event(
+                    actor=actor_of(actor),
+                    action=Action.EMERGENCY_ACCESS_ENDED,
+                    patient_ref=str(locked.uuid),
+                    resource_type="EmergencyAccess",
+                    resource_id=str(access.uuid),
+                    details={"cause": "objection"},
+                )
         record_event(
             actor=actor_of(actor),
             action=Action.SHARING_OBJECTION_CHANGED,
@@ -691,5 +708,91 @@ def revoke_case_access(*, actor: Actor, access: CaseAccess) -> CaseAccess:
                 patient_ref=str(locked.patient.uuid),
                 resource_type="CaseAccess",
                 resource_id=str(locked.uuid),
+            )
+    return locked
+
+
+CONTACT_FIELDS = ("address", "postal_code", "city", "phone", "email")
+
+
+@dataclass(frozen=True)
+class Contact:
+    address: str = ""
+    postal_code: str = ""
+    city: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+def update_contact(
+    *, actor: User, patient: Patient, contact: Contact, general_practitioner: User | None
+) -> Patient:
+    """Change the contact details and the GP (médecin traitant). Not identity traits, so no new
+    identity version, but audited with the names of the fields changed."""
+    from dcc.patients.selectors import can_act_for_patient
+
+    if not can_act_for_patient(actor, patient):
+        raise _deny(
+            actor_of(actor),
+            Action.PATIENT_CONTACT_CHANGED,
+            _("Vous ne faites pas partie de l'équipe de soins de ce patient."),
+            patient_ref=str(patient.uuid),
+            resource_type="Patient",
+            resource_id=str(patient.uuid),
+        )
+    errors: dict[str, str] = {}
+    postal_code = contact.postal_code.strip()
+    if postal_code and not (len(postal_code) == 5 and postal_code.isdigit()):
+        errors["postal_code"] = _("Le code postal comporte 5 chiffres.")
+    phone = "".join(contact.phone.split()).replace(".", "").replace("-", "")
+    if phone and not (
+        (len(phone) == 10 and phone.isdigit() and phone[0] == "0")
+        or (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16)
+    ):
+        errors["phone"] = _(
+            "Numéro de téléphone invalide : 10 chiffres commençant par 0, ou format international +33…"
+        )
+    if general_practitioner is not None and not (
+        general_practitioner.is_active
+        and Membership.objects.active()
+        .filter(user=general_practitioner, role__in=[Role.GENERAL_PRACTITIONER, Role.PHYSICIAN])
+        .exists()
+    ):
+        errors["general_practitioner"] = _(
+            "Le médecin traitant doit être un médecin ayant un compte actif dans le DCC."
+        )
+    if errors:
+        raise ValidationError(errors)
+    values = {
+        "address": contact.address.strip(),
+        "postal_code": postal_code,
+        "city": " ".join(contact.city.split()),
+        "phone": phone,
+        "email": contact.email.strip().lower(),
+    }
+    with transaction.atomic():
+        locked = Patient.objects.select_for_update().get(pk=patient.pk)
+        changed = [name for name, value in values.items() if getattr(locked, name) != value]
+        if locked.general_practitioner_id != (
+            general_practitioner.pk if general_practitioner else None
+        ):
+            changed.append("general_practitioner")
+        for name, value in values.items():
+            setattr(locked, name, value)
+        locked.general_practitioner = general_practitioner
+        locked.save()
+        if changed:
+            record_event(
+                actor=actor_of(actor),
+                action=Action.PATIENT_CONTACT_CHANGED,
+                patient_ref=str(locked.uuid),
+                resource_type="Patient",
+                resource_id=str(locked.uuid),
+                details={
+                    "changed": changed,
+                    "general_practitioner": str(general_practitioner.uuid)
+                    if general_practitioner
+                    else None,
+                },
             )
     return locked

@@ -10,6 +10,7 @@ urlpatterns = [
     path("urgence/", views.emergency_start, name="emergency_start"),
     path("<uuid:uuid>/", views.record, name="record"),
     path("<uuid:uuid>/identite/", views.identity_edit, name="identity_edit"),
+    path("<uuid:uuid>/coordonnees/", views.contact, name="contact"),
     path("<uuid:uuid>/equipe/", views.care_team, name="care_team"),
     path(
         "<uuid:uuid>/equipe/<uuid:member>/retirer/",

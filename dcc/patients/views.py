@@ -33,6 +33,7 @@ from dcc.patients import matching, services
 from dcc.patients.access import MergedRecord, PatientAccess, emergency_lookup, patient_for
 from dcc.patients.forms import (
     CareTeamAddForm,
+    ContactForm,
     EmergencyForm,
     IdentityChangeForm,
     MergeForm,
@@ -186,6 +187,11 @@ def register(request: HttpRequest) -> HttpResponse:
             context["duplicate_warning"] = True
         except ValidationError as error:
             form.add_service_errors(error)
+    if checking:
+        # A live check while the user types: a field not reached yet is not "missing".
+        for name in [name for name in form.errors if name in form.fields]:
+            if not form.data.get(name):
+                del form.errors[name]
     # A registration that was not saved (errors, or look-alikes to look at first) is a 400.
     status = 400 if request.method == "POST" and not checking else 200
     if request.headers.get("HX-Request"):
@@ -263,6 +269,41 @@ def care_team(request: HttpRequest, access: PatientAccess) -> HttpResponse:
         request,
         "patients/care_team.html",
         {"form": form, "patient": patient, **record_header(patient)},
+        status=400 if form.errors else 200,
+    )
+
+
+@_patient_view(write=True)
+def contact(request: HttpRequest, access: PatientAccess) -> HttpResponse:
+    """Contact details and GP (médecin traitant)."""
+    patient = access.patient
+    gp = patient.general_practitioner
+    initial: dict[str, Any] = {name: getattr(patient, name) for name in services.CONTACT_FIELDS}
+    initial["gp_rpps"] = gp.rpps if gp is not None else ""
+    form = ContactForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        rpps = form.cleaned_data["gp_rpps"].strip()
+        new_gp = User.objects.filter(rpps=rpps, is_active=True).first() if rpps else None
+        if rpps and new_gp is None:
+            form.add_error("gp_rpps", _("Aucun professionnel actif ne porte ce RPPS dans le DCC."))
+        else:
+            try:
+                services.update_contact(
+                    actor=_user(request),
+                    patient=patient,
+                    contact=form.contact(),
+                    general_practitioner=new_gp,
+                )
+            except ValidationError as error:
+                for field, errors in error.error_dict.items():
+                    form.add_error("gp_rpps" if field == "general_practitioner" else field, errors)
+            else:
+                messages.success(request, _("Coordonnées enregistrées."))
+                return redirect("patients:record", uuid=patient.uuid)
+    return render(
+        request,
+        "patients/contact.html",
+        {"form": form, "patient": patient, "access": access},
         status=400 if form.errors else 200,
     )
 

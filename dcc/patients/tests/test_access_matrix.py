@@ -96,6 +96,7 @@ MATRIX: dict[str, tuple[Expect, Expect | None]] = {
     "patients:emergency_start": (_everyone(200), _everyone(400, ANON_LIKE_POST)),
     "patients:record": (READ_GET, READ_POST_REFUSED),
     "patients:identity_edit": (WRITE_GET, WRITE_POST),
+    "patients:contact": (WRITE_GET, WRITE_POST),
     "patients:care_team": (WRITE_GET, WRITE_POST),
     "patients:care_team_remove": (
         WRITE_GET_REFUSED,

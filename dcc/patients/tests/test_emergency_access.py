@@ -128,3 +128,17 @@ def test_a_care_team_member_does_not_need_it_and_only_the_holder_closes_it(
     access = _start(outsider, patient)
     with pytest.raises(PermissionDenied):
         services.end_emergency_access(actor=rcp_secretary, access=access)
+
+
+def test_an_objection_closes_the_open_emergency_accesses(
+    oncologist: User, outsider: User, rcp_secretary: User, patient: Patient
+) -> None:
+    access = _start(outsider, patient)
+    services.set_sharing_objection(
+        actor=rcp_secretary, patient=patient, objects=True, reason="Exprimée par écrit"
+    )
+    access.refresh_from_db()
+    assert access.ended_at is not None
+    assert not can_view_patient(outsider, patient)
+    with pytest.raises(PermissionDenied):
+        _start(outsider, patient)

@@ -264,3 +264,36 @@ def test_emergency_access_through_the_screen_needs_the_second_factor(
     closed = doctor.post(f"/patients/{patient.uuid}/urgence/fin/")
     assert closed.status_code == 302
     assert doctor.get(f"/patients/{patient.uuid}/").status_code == 404
+
+
+def test_contact_details_and_gp_are_changed_and_audited(
+    secretary: Client, structures: dict[str, Structure], oncologist: User
+) -> None:
+    _register(secretary, structures["hospital"])
+    patient = Patient.objects.get()
+    User.objects.filter(pk=oncologist.pk).update(rpps="10003685943")
+    bad = secretary.post(
+        f"/patients/{patient.uuid}/coordonnees/",
+        {"postal_code": "3300", "phone": "12", "email": "x", "gp_rpps": "10000000000"},
+    )
+    assert bad.status_code == 400
+    patient.refresh_from_db()
+    assert patient.postal_code == ""
+    saved = secretary.post(
+        f"/patients/{patient.uuid}/coordonnees/",
+        {
+            "address": "3 rue des Lilas",
+            "postal_code": "33000",
+            "city": "Bordeaux",
+            "phone": "06 12 34 56 78",
+            "email": "Odile@exemple.fr",
+            "gp_rpps": "10003685943",
+        },
+    )
+    assert saved.status_code == 302
+    patient.refresh_from_db()
+    assert (patient.phone, patient.email) == ("0612345678", "odile@exemple.fr")
+    assert patient.general_practitioner_id == oncologist.pk
+    event = AuditEvent.objects.filter(action="patient.contact_changed").get()
+    assert "Bordeaux" not in event.details
+    assert secretary.get(f"/patients/{patient.uuid}/").status_code == 200
