@@ -18,7 +18,7 @@ from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
 from dcc.core.context import Actor
-from dcc.patients import ins, matching, permissions
+from dcc.patients import communes, ins, matching, permissions
 from dcc.patients.choices import CareTeamSource, IdentityEvidence, IdentityStatus, InsKind, Sex
 from dcc.patients.models import (
     CareTeamMember,
@@ -101,6 +101,10 @@ def _clean_identity(identity: Identity) -> dict[str, Any]:
     if len(code) != 5 or not (code.isdigit() or code[:2] in ("2A", "2B") and code[2:].isdigit()):
         errors["birth_place_code"] = _(
             "Le lieu de naissance est un code INSEE à 5 caractères (commune, ou 99xxx pour un pays)."
+        )
+    elif not communes.is_known_birth_place(code):
+        errors["birth_place_code"] = _(
+            "Code INSEE inconnu : ni une commune (actuelle ou ancienne) ni un pays du Code officiel géographique."
         )
     if identity.identity_status not in IdentityStatus.values:
         errors["identity_status"] = _("Statut d'identité inconnu.")

@@ -69,6 +69,8 @@ def test_only_a_qualified_identity_may_share_its_ins(rcp_secretary: Any, structu
         ({"birth_date": dt.date(1980, 3, 14)}, "ins_matricule"),  # contradicts the birth year
         ({"birth_date": dt.date(2999, 1, 1)}, "birth_date"),
         ({"birth_place_code": "7505"}, "birth_place_code"),
+        ({"birth_place_code": "99999"}, "birth_place_code"),
+        ({"birth_place_code": "33999"}, "birth_place_code"),
         ({"birth_name": "   "}, "birth_name"),
         ({"identity_evidence": ""}, "identity_evidence"),
         ({"ins_matricule": "", "ins_kind": ""}, "ins_matricule"),  # QUAL without INS
