@@ -55,7 +55,9 @@ def _matching_ids(text: str, birth_date: dt.date | None) -> QuerySet[Any, int]:
     ]
     matricule = ins.normalise_matricule(text)
     if len(matricule) == 15:
-        arms.append(_ids(Q(ins_matricule=matricule, **dated)))
+        # Spelled as the unique index's condition, so that both databases use that index.
+        live = ~Q(ins_matricule="") & Q(merged_into__isnull=True)
+        arms.append(_ids(Q(ins_matricule=matricule, **dated) & live))
     key = matching.name_key(text)
     if key:
         arms.append(_ids(_prefix("birth_name_key", key) & Q(**dated)))
