@@ -1,5 +1,8 @@
 """``dcc bench NAME``: run the benchmark scenario ``bench/NAME.py`` on a throw-away database.
 
+Scenario names are written with hyphens on the command line (``patient-search``) and with
+underscores in module names (``bench/patient_search.py``); either spelling is accepted.
+
 The scenario measures dcc and its baseline in the same run, alternating them; the command
 prints a table and, with ``--json FILE``, writes every metric with the machine's facts. The
 configured database is never touched: a fresh one is created and migrated the way Django's
@@ -22,8 +25,9 @@ from bench import harness
 
 
 def scenarios() -> list[str]:
+    """Scenario names as typed on the command line (``patient-search``)."""
     return sorted(
-        module.name
+        module.name.replace("_", "-")
         for module in pkgutil.iter_modules(bench.__path__)
         if not module.ispkg and module.name != "harness" and not module.name.startswith("_")
     )
@@ -42,15 +46,15 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_file", help="Fichier où écrire le rapport JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        name = options["name"]
-        if not re.fullmatch(r"[a-z_]+", name) or name not in scenarios():
+        name = options["name"].replace("_", "-")
+        if not re.fullmatch(r"[a-z-]+", name) or name not in scenarios():
             raise CommandError(
                 f"Scénario inconnu {name!r} ; disponibles : {', '.join(scenarios())}."
             )
         for option in ("scale", "repeat", "requests"):
             if options[option] is not None and options[option] < 1:
                 raise CommandError(f"--{option} doit être un entier positif.")
-        module = importlib.import_module(f"bench.{name}")
+        module = importlib.import_module(f"bench.{name.replace('-', '_')}")
         settings = harness.Options(
             scale=options["scale"],
             repeat=options["repeat"],
