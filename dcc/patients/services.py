@@ -200,6 +200,12 @@ def register_patient(
             resource_type="Patient",
         )
     values = _clean_identity(identity)
+    if values["ins_matricule"]:
+        known = Patient.objects.filter(
+            ins_matricule=values["ins_matricule"], merged_into__isnull=True
+        ).first()
+        if known is not None:
+            return _attach_registration(actor, structure, known, values, ipp.strip())
     candidates = matching.candidate_duplicates(
         ins_matricule=values["ins_matricule"],
         birth_name=values["birth_name"],
@@ -246,6 +252,57 @@ def register_patient(
             resource_id=str(patient.uuid),
             resource_version="1",
             details={"structure": str(structure.uuid), "status": patient.identity_status},
+        )
+    return patient
+
+
+def _attach_registration(
+    actor: User, structure: Structure, patient: Patient, values: dict[str, Any], ipp: str
+) -> Patient:
+    """The INS is already in the DCC (the patient is cared for elsewhere in the region): with
+    an INS checked through INSi and the same strict traits, this is the same person, so the
+    patient is registered at ``structure`` and the user joins the care team — no second record.
+    Any difference in the traits is an identity problem for the vigilance team."""
+    same_person = (
+        values["identity_status"] in (IdentityStatus.RECOVERED, IdentityStatus.QUALIFIED)
+        and patient.birth_name_key == values["birth_name_key"]
+        and patient.first_name_key == values["first_name_key"]
+        and patient.birth_date == values["birth_date"]
+        and patient.sex == values["sex"]
+    )
+    if not same_person:
+        raise ValidationError(
+            {
+                "ins_matricule": _(
+                    "Ce matricule INS est déjà porté par un dossier du DCC dont l'identité diffère : vérifiez la saisie et la réponse du téléservice INSi, ou signalez-le à la cellule d'identitovigilance."
+                )
+            }
+        )
+    if ipp and PatientIdentifier.objects.filter(structure=structure, value=ipp).exists():
+        raise ValidationError(
+            {"ipp": _("Cet IPP est déjà attribué à un autre patient de la structure.")}
+        )
+    with transaction.atomic():
+        here = PatientIdentifier.objects.filter(patient=patient, structure=structure).first()
+        if here is None:
+            PatientIdentifier.objects.create(patient=patient, structure=structure, value=ipp)
+        elif ipp and not here.value:
+            here.value = ipp
+            here.save(update_fields=["value", "updated_at"])
+        if not CareTeamMember.objects.filter(
+            patient=patient, user=actor, ended_at__isnull=True
+        ).exists():
+            CareTeamMember.objects.create(
+                patient=patient, user=actor, source=CareTeamSource.REGISTRATION, added_by=actor
+            )
+        record_event(
+            actor=actor_of(actor),
+            action=Action.PATIENT_REGISTERED,
+            patient_ref=str(patient.uuid),
+            resource_type="Patient",
+            resource_id=str(patient.uuid),
+            resource_version=str(patient.identity_version),
+            details={"structure": str(structure.uuid), "existing_ins": True},
         )
     return patient
 

@@ -13,6 +13,7 @@ from dcc.audit.models import AuditEvent
 from dcc.patients import services
 from dcc.patients.choices import IdentityEvidence, IdentityStatus, InsKind
 from dcc.patients.models import Patient, PatientIdentifier, PatientIdentityVersion
+from dcc.patients.selectors import can_view_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -90,21 +91,40 @@ def test_bad_identities_are_refused_field_by_field_and_nothing_is_saved(
     assert not AuditEvent.objects.filter(action="patient.registered").exists()
 
 
-def test_a_second_record_with_the_same_ins_is_refused(rcp_secretary: Any, structures: Any) -> None:
-    services.register_patient(actor=rcp_secretary, structure=structures["hospital"], identity=MARIE)
-    with pytest.raises(services.PossibleDuplicate) as warned:
-        services.register_patient(
-            actor=rcp_secretary, structure=structures["hospital"], identity=MARIE
-        )
-    assert len(warned.value.candidates) == 1
-    with pytest.raises(ValidationError, match="INS"):
-        services.register_patient(
-            actor=rcp_secretary,
-            structure=structures["hospital"],
-            identity=MARIE,
-            despite_possible_duplicates=True,
-        )
+def test_the_same_ins_with_the_same_traits_joins_the_existing_record(
+    rcp_secretary: Any, outsider: Any, structures: Any
+) -> None:
+    """The INS is national: a second structure registering the same person (INSi-checked INS,
+    same strict traits) registers them on the existing record, never a second one."""
+    first = services.register_patient(
+        actor=rcp_secretary, structure=structures["hospital"], identity=MARIE, ipp="H-1"
+    )
+    again = services.register_patient(
+        actor=outsider, structure=structures["other"], identity=MARIE, ipp="C-9"
+    )
+    assert again.pk == first.pk
     assert Patient.objects.count() == 1
+    assert set(first.identifiers.values_list("value", flat=True)) == {"H-1", "C-9"}
+    assert can_view_patient(outsider, first)
+    event = AuditEvent.objects.filter(action="patient.registered").latest("id")
+    assert '"existing_ins":true' in event.details
+
+
+def test_the_same_ins_with_other_traits_is_refused(rcp_secretary: Any, structures: Any) -> None:
+    services.register_patient(actor=rcp_secretary, structure=structures["hospital"], identity=MARIE)
+    for changes in (
+        {"birth_first_names": "Louise"},
+        {"identity_status": IdentityStatus.VALIDATED, "ins_matricule": "279035121518989"},
+    ):
+        with pytest.raises(ValidationError, match="INS"):
+            services.register_patient(
+                actor=rcp_secretary,
+                structure=structures["hospital"],
+                identity=dataclasses.replace(MARIE, **changes),
+                despite_possible_duplicates=True,
+            )
+    assert Patient.objects.count() == 1
+    assert PatientIdentifier.objects.count() == 1
 
 
 def test_an_ipp_belongs_to_one_patient_per_structure(rcp_secretary: Any, structures: Any) -> None:
