@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "dcc.audit",
     "dcc.accounts",
     "dcc.patients",
+    "dcc.notifications",
 ]
 
 MIDDLEWARE = [

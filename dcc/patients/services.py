@@ -18,6 +18,7 @@ from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
 from dcc.core.context import Actor
+from dcc.notifications.services import notify_emergency_access
 from dcc.patients import communes, ins, matching, permissions
 from dcc.patients.choices import CareTeamSource, IdentityEvidence, IdentityStatus, InsKind, Sex
 from dcc.patients.models import (
@@ -626,6 +627,7 @@ def start_emergency_access(
             resource_id=str(access.uuid),
             details={"expires_at": access.expires_at.isoformat()},
         )
+        notify_emergency_access(access)
     return access
 
 

@@ -23,6 +23,8 @@ from dcc.accounts import services
 from dcc.accounts.choices import Role
 from dcc.accounts.models import CharterAcceptance, Membership, User
 from dcc.audit.models import AuditEvent
+from dcc.notifications.choices import NotificationKind
+from dcc.notifications.services import notify
 
 PERSONAS = (
     "anonymous",
@@ -282,6 +284,40 @@ MATRIX: dict[str, tuple[Expect, Expect | None]] = {
     "audit:events": ({**OFFICER_ONLY, "platform_admin": 200, "security_officer": 200}, None),
     "audit:event_detail": ({**OFFICER_ONLY, "platform_admin": 200, "security_officer": 200}, None),
     "set_language": ({p: 302 for p in PERSONAS}, {p: 302 for p in PERSONAS}),
+    # Everyone reads and marks read their own notifications only: "own" is the oncologist's
+    # notification, "other" someone else's; nobody, administrators included, touches another's.
+    "notifications:list": (
+        {
+            **ANON_LIKE,
+            "oncologist": 200,
+            "hospital_admin": 200,
+            "platform_admin": 200,
+            "security_officer": 200,
+        },
+        None,
+    ),
+    "notifications:mark_read": (
+        POST_ONLY_GET,
+        {
+            **ANON_LIKE,
+            "no_charter": 403,
+            "oncologist": {"own": 302, "other": 404},
+            "hospital_admin": 404,
+            "platform_admin": 404,
+            "security_officer": 404,
+        },
+    ),
+    "notifications:mark_all_read": (
+        POST_ONLY_GET,
+        {
+            **ANON_LIKE,
+            "no_charter": 403,
+            "oncologist": 302,
+            "hospital_admin": 302,
+            "platform_admin": 302,
+            "security_officer": 302,
+        },
+    ),
 }
 
 
@@ -374,6 +410,17 @@ class World:
             for relation in ("own", "other")
         }
         self.event = AuditEvent.objects.order_by("-id").first()
+        self.notifications = {
+            relation: notify(
+                recipients=[recipient],
+                kind=NotificationKind.EMERGENCY_ACCESS,
+                title="Notification de test",
+            )[0]
+            for relation, recipient in (
+                ("own", self.users["oncologist"]),
+                ("other", self.victims["own"]),
+            )
+        }
 
     def args(self, route: str, relation: str) -> list[Any]:
         structure = self.structures["hospital" if relation == "own" else "other"]
@@ -392,6 +439,7 @@ class World:
             "administration:user_reactivate": lambda: [self.victims[relation].uuid],
             "administration:invitation_cancel": lambda: [self.invitations[relation][0].uuid],
             "audit:event_detail": lambda: [self.event.uuid if self.event else None],
+            "notifications:mark_read": lambda: [self.notifications[relation].uuid],
         }
         return by_route.get(route, list)()
 

@@ -1,0 +1,51 @@
+"""Reading notifications: a professional sees their own, and only about patients they still see.
+
+A notification about a patient who has since left the user's patients (care team ended, the
+record merged) disappears from the list and from the unread count, exactly as the record
+itself does: the notification must not outlive the right to see the patient."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from dcc.accounts.choices import Role
+from dcc.accounts.models import Membership, User
+from dcc.accounts.permissions import AnyUser
+from dcc.notifications.models import Notification
+from dcc.patients.models import CareTeamMember, EmergencyAccess
+from dcc.patients.selectors import patients_visible_to
+
+# The referring physicians of a patient: their GP and the physicians of their care team.
+PHYSICIAN_ROLES = frozenset({Role.PHYSICIAN, Role.GENERAL_PRACTITIONER})
+
+
+def notifications_for(user: AnyUser) -> QuerySet[Notification]:
+    """The user's notifications, newest first, without those about patients they no longer
+    see."""
+    if not isinstance(user, User) or not user.is_active:
+        return Notification.objects.none()
+    visible = patients_visible_to(user).values("pk")
+    return Notification.objects.filter(
+        Q(patient__isnull=True) | Q(patient__in=visible), recipient=user
+    ).order_by("-created_at", "-id")
+
+
+def unread_count(user: AnyUser) -> int:
+    """One COUNT query: the figure shown in the navigation on every page."""
+    return notifications_for(user).filter(read_at__isnull=True).count()
+
+
+def emergency_access_recipients(access: EmergencyAccess) -> list[User]:
+    """Who is told of an emergency access: the patient's GP and the members of their care team
+    who hold an active physician role, each once, never the professional who opened it."""
+    patient = access.patient
+    physicians = Membership.objects.active().filter(role__in=PHYSICIAN_ROLES).values("user_id")
+    team = CareTeamMember.objects.filter(
+        patient=patient, ended_at__isnull=True, user_id__in=physicians
+    ).values("user_id")
+    referring = Q(pk__in=team)
+    if patient.general_practitioner_id is not None:
+        referring |= Q(pk=patient.general_practitioner_id)
+    return list(
+        User.objects.filter(referring, is_active=True).exclude(pk=access.user_id).order_by("pk")
+    )
