@@ -387,6 +387,8 @@ def merge_patients(*, actor: User, kept: Patient, merged: Patient, reason: str) 
         )
     if kept.pk == merged.pk:
         raise ValidationError(_("Un dossier ne peut pas être fusionné avec lui-même."))
+    if Patient.objects.filter(pk__in=[kept.pk, merged.pk], merged_into__isnull=False).exists():
+        raise ValidationError(_("L'un de ces dossiers a déjà été fusionné."))
     if not _may_manage_identity(actor, kept, merged):
         raise _deny(
             actor_of(actor),
@@ -427,12 +429,29 @@ def merge_patients(*, actor: User, kept: Patient, merged: Patient, reason: str) 
                 )
             )
         PatientIdentifier.objects.filter(pk__in=[i.pk for i in moving]).update(patient=kept)
+        # The professionals caring for the merged record go on caring for the patient (those
+        # already in the kept record's team keep their own membership there).
+        in_team = CareTeamMember.objects.filter(patient=kept, ended_at__isnull=True).values(
+            "user_id"
+        )
+        team = list(
+            CareTeamMember.objects.filter(patient=merged, ended_at__isnull=True).exclude(
+                user_id__in=in_team
+            )
+        )
+        CareTeamMember.objects.filter(pk__in=[m.pk for m in team]).update(patient=kept)
+        cases = list(CaseAccess.objects.filter(patient=merged))
+        CaseAccess.objects.filter(pk__in=[c.pk for c in cases]).update(patient=kept)
         merged.merged_into = kept
         merged.save(update_fields=["merged_into", "updated_at"])
         merge = PatientMerge.objects.create(
             kept=kept,
             merged=merged,
-            moved={"identifiers": [str(i.uuid) for i in moving]},
+            moved={
+                "identifiers": [str(i.uuid) for i in moving],
+                "care_team": [str(m.uuid) for m in team],
+                "case_accesses": [str(c.uuid) for c in cases],
+            },
             reason=reason[:300],
             performed_by=actor,
         )
@@ -450,6 +469,15 @@ def merge_patients(*, actor: User, kept: Patient, merged: Patient, reason: str) 
 
 def unmerge_patients(*, actor: User, merge: PatientMerge) -> Patient:
     """Undo a merge: the alias becomes a record again and gets back what it carried."""
+    current = PatientMerge.objects.select_related("kept").get(pk=merge.pk)
+    if current.undone_at is not None:
+        raise ValidationError(_("Cette fusion a déjà été annulée."))
+    if current.kept.merged_into_id is not None:
+        raise ValidationError(
+            _(
+                "Le dossier conservé a depuis été fusionné dans un autre : annulez d'abord cette fusion-là."
+            )
+        )
     if not _may_manage_identity(actor, merge.kept):
         # Checked before the transaction, so that the refusal's trace is not rolled back.
         raise _deny(
@@ -468,10 +496,20 @@ def unmerge_patients(*, actor: User, merge: PatientMerge) -> Patient:
         )
         if locked.undone_at is not None:
             raise ValidationError(_("Cette fusion a déjà été annulée."))
-        moved = [str(u) for u in locked.moved.get("identifiers", [])]
-        PatientIdentifier.objects.filter(uuid__in=moved, patient=locked.kept).update(
-            patient=locked.merged
-        )
+        if locked.kept.merged_into_id is not None:
+            # What was moved has followed the kept record into a later merge: undo that first.
+            raise ValidationError(
+                _(
+                    "Le dossier conservé a depuis été fusionné dans un autre : annulez d'abord cette fusion-là."
+                )
+            )
+        for model, key in (
+            (PatientIdentifier, "identifiers"),
+            (CareTeamMember, "care_team"),
+            (CaseAccess, "case_accesses"),
+        ):
+            moved = [str(u) for u in locked.moved.get(key, [])]
+            model.objects.filter(uuid__in=moved, patient=locked.kept).update(patient=locked.merged)
         Patient.objects.filter(pk=locked.merged.pk).update(
             merged_into=None, updated_at=timezone.now()
         )

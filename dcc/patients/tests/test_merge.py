@@ -8,13 +8,23 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dcc.accounts.choices import Role
-from dcc.accounts.models import Membership
+from dcc.accounts.models import Membership, User
 from dcc.audit.models import AuditEvent
 from dcc.patients import services
-from dcc.patients.choices import IdentityStatus
-from dcc.patients.models import Patient, PatientIdentifier
+from dcc.patients.choices import CareTeamSource, CaseAccessSource, IdentityStatus
+from dcc.patients.models import (
+    CareTeamMember,
+    CaseAccess,
+    Patient,
+    PatientIdentifier,
+    PatientMerge,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +159,108 @@ def test_a_merge_needs_a_reason_and_two_different_records(
         services.merge_patients(actor=rcp_secretary, kept=kept, merged=merged, reason="")
     with pytest.raises(ValidationError):
         services.merge_patients(actor=rcp_secretary, kept=kept, merged=kept, reason="Même patient")
+
+
+# --- Property: whatever the sequence of merges and unmerges, nothing attached is ever lost,
+# everything follows the surviving record, and undoing everything gives back the start.
+
+OPERATIONS = st.lists(
+    st.tuples(st.sampled_from(["merge", "unmerge"]), st.integers(0, 3), st.integers(0, 3)),
+    max_size=8,
+)
+ATTACHMENTS = st.lists(
+    st.tuples(st.sampled_from(["ipp", "team", "case"]), st.integers(0, 3), st.integers(0, 2)),
+    max_size=10,
+)
+
+
+def _root(patient_id: int) -> int:
+    current = Patient.objects.get(pk=patient_id)
+    while current.merged_into_id is not None:
+        current = Patient.objects.get(pk=current.merged_into_id)
+    return current.pk
+
+
+def _placement() -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for model in (PatientIdentifier, CareTeamMember, CaseAccess):
+        for uuid, patient_id in model.objects.values_list("uuid", "patient_id"):
+            rows[f"{model.__name__}:{uuid}"] = patient_id
+    return rows
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(attachments=ATTACHMENTS, operations=OPERATIONS)
+def test_merges_and_unmerges_never_lose_anything_attached(
+    rcp_secretary: Any, structures: Any, attachments: Any, operations: Any
+) -> None:
+    with transaction.atomic():
+        helpers = [
+            User.objects.create_user(f"aide{i}@test.dcc", "x", first_name="A", last_name=str(i))
+            for i in range(3)
+        ]
+        patients = [
+            services.register_patient(
+                actor=rcp_secretary,
+                structure=structures["hospital"],
+                identity=dataclasses.replace(PAUL, birth_name=name),
+                despite_possible_duplicates=True,
+            )
+            for name in ("Lefebvre", "Lefèvre", "Le Febvre", "Lefebre")
+        ]
+        places = [structures["network"], structures["other"], structures["hospital"]]
+        now = timezone.now()
+        for n, (kind, target, which) in enumerate(attachments):
+            patient = patients[target]
+            if kind == "ipp":
+                PatientIdentifier.objects.create(
+                    patient=patient, structure=places[which], value=f"X-{n}"
+                )
+            elif (
+                kind == "team"
+                and not CareTeamMember.objects.filter(
+                    patient=patient, user=helpers[which], ended_at__isnull=True
+                ).exists()
+            ):
+                CareTeamMember.objects.create(
+                    patient=patient, user=helpers[which], source=CareTeamSource.EXPLICIT
+                )
+            elif kind == "case":
+                CaseAccess.objects.create(
+                    patient=patient,
+                    user=helpers[which],
+                    source=CaseAccessSource.RCP_MEETING,
+                    starts_at=now,
+                    ends_at=now + dt.timedelta(hours=1),
+                )
+        start = _placement()
+        done: list[PatientMerge] = []
+        for operation, i, j in operations:
+            try:
+                if operation == "merge":
+                    done.append(
+                        services.merge_patients(
+                            actor=rcp_secretary,
+                            kept=Patient.objects.get(pk=patients[i].pk),
+                            merged=Patient.objects.get(pk=patients[j].pk),
+                            reason="Même patient",
+                        )
+                    )
+                elif done:
+                    services.unmerge_patients(actor=rcp_secretary, merge=done[i % len(done)])
+            except ValidationError:
+                pass  # refused (same record, already merged, IPP clash…): nothing changed
+            now_at = _placement()
+            assert now_at.keys() == start.keys()  # nothing lost, nothing created
+            for key, original in start.items():
+                # Everything is reachable from the living record of the patient it belonged to.
+                assert _root(now_at[key]) == _root(original), key
+                if not key.startswith("CareTeamMember"):
+                    assert now_at[key] == _root(original), key
+        for merge in reversed(PatientMerge.objects.filter(undone_at__isnull=True).order_by("id")):
+            services.unmerge_patients(actor=rcp_secretary, merge=merge)
+        assert _placement() == start
+        assert not Patient.objects.filter(merged_into__isnull=False).exists()
+        transaction.set_rollback(True)
