@@ -279,7 +279,7 @@ def test_the_journal_runs_a_fixed_number_of_queries(
         trace(Action.PAGE_VIEWED, by=oncologist, structure=structures["hospital"], role="physician")
         trace(Action.PAGE_VIEWED, by=outsider, structure=structures["other"], role="physician")
     client = logged_in(security_officer)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         response = client.get(JOURNAL, {"action": Action.PAGE_VIEWED})
     assert len(response.context["rows"]) == 20
 

@@ -112,15 +112,15 @@ def test_the_same_ins_with_the_same_traits_joins_the_existing_record(
 
 def test_the_same_ins_with_other_traits_is_refused(rcp_secretary: Any, structures: Any) -> None:
     services.register_patient(actor=rcp_secretary, structure=structures["hospital"], identity=MARIE)
-    for changes in (
-        {"birth_first_names": "Louise"},
-        {"identity_status": IdentityStatus.VALIDATED, "ins_matricule": "279035121518989"},
+    for other in (
+        dataclasses.replace(MARIE, birth_first_names="Louise"),
+        dataclasses.replace(MARIE, identity_status=IdentityStatus.VALIDATED),
     ):
         with pytest.raises(ValidationError, match="INS"):
             services.register_patient(
                 actor=rcp_secretary,
                 structure=structures["hospital"],
-                identity=dataclasses.replace(MARIE, **changes),
+                identity=other,
                 despite_possible_duplicates=True,
             )
     assert Patient.objects.count() == 1
