@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.forms import HiddenInput
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -192,6 +193,9 @@ def register(request: HttpRequest) -> HttpResponse:
         for name in [name for name in form.errors if name in form.fields]:
             if not form.data.get(name):
                 del form.errors[name]
+    if not (context["candidates"] or context["hidden_candidates"]):
+        # "It is another patient" is only asked once look-alikes are on the screen.
+        form.fields["not_a_duplicate"].widget = HiddenInput()
     # A registration that was not saved (errors, or look-alikes to look at first) is a 400.
     status = 400 if request.method == "POST" and not checking else 200
     if request.headers.get("HX-Request"):
