@@ -71,6 +71,47 @@ def _deny(actor: Actor, action: str, message: str, **fields: str) -> PermissionD
     return PermissionDenied(message)
 
 
+def _require_caring(
+    actor: User, action: str, patient: Patient, resource: tuple[str, str] | None = None
+) -> None:
+    """Writes need a caring relationship (case and emergency accesses are read-only): else the
+    refusal is traced and raised."""
+    from dcc.patients.selectors import can_act_for_patient
+
+    if not can_act_for_patient(actor, patient):
+        resource_type, resource_id = resource or ("Patient", str(patient.uuid))
+        raise _deny(
+            actor_of(actor),
+            action,
+            _("Vous ne faites pas partie de l'équipe de soins de ce patient."),
+            patient_ref=str(patient.uuid),
+            resource_type=resource_type,
+            resource_id=resource_id,
+        )
+
+
+def _record_registration(
+    actor: User, patient: Patient, structure: Structure, **details: Any
+) -> None:
+    """Register ``patient`` at ``structure`` for the care team (the registering professional
+    joins it) and trace it."""
+    if not CareTeamMember.objects.filter(
+        patient=patient, user=actor, ended_at__isnull=True
+    ).exists():
+        CareTeamMember.objects.create(
+            patient=patient, user=actor, source=CareTeamSource.REGISTRATION, added_by=actor
+        )
+    record_event(
+        actor=actor_of(actor),
+        action=Action.PATIENT_REGISTERED,
+        patient_ref=str(patient.uuid),
+        resource_type="Patient",
+        resource_id=str(patient.uuid),
+        resource_version=str(patient.identity_version),
+        details={"structure": str(structure.uuid), **details},
+    )
+
+
 def _clean_identity(identity: Identity) -> dict[str, Any]:
     """Normalised fields, or a ValidationError naming each wrong field in French."""
     errors: dict[str, str] = {}
@@ -242,18 +283,7 @@ def register_patient(
         )
         # The registration at this structure, with its hospital number when known.
         PatientIdentifier.objects.create(patient=patient, structure=structure, value=ipp)
-        CareTeamMember.objects.create(
-            patient=patient, user=actor, source=CareTeamSource.REGISTRATION, added_by=actor
-        )
-        record_event(
-            actor=actor_of(actor),
-            action=Action.PATIENT_REGISTERED,
-            patient_ref=str(patient.uuid),
-            resource_type="Patient",
-            resource_id=str(patient.uuid),
-            resource_version="1",
-            details={"structure": str(structure.uuid), "status": patient.identity_status},
-        )
+        _record_registration(actor, patient, structure, status=patient.identity_status)
     return patient
 
 
@@ -290,21 +320,7 @@ def _attach_registration(
         elif ipp and not here.value:
             here.value = ipp
             here.save(update_fields=["value", "updated_at"])
-        if not CareTeamMember.objects.filter(
-            patient=patient, user=actor, ended_at__isnull=True
-        ).exists():
-            CareTeamMember.objects.create(
-                patient=patient, user=actor, source=CareTeamSource.REGISTRATION, added_by=actor
-            )
-        record_event(
-            actor=actor_of(actor),
-            action=Action.PATIENT_REGISTERED,
-            patient_ref=str(patient.uuid),
-            resource_type="Patient",
-            resource_id=str(patient.uuid),
-            resource_version=str(patient.identity_version),
-            details={"structure": str(structure.uuid), "existing_ins": True},
-        )
+        _record_registration(actor, patient, structure, existing_ins=True)
     return patient
 
 
@@ -531,17 +547,7 @@ def unmerge_patients(*, actor: User, merge: PatientMerge) -> Patient:
 
 def add_to_care_team(*, actor: User, patient: Patient, member: User) -> CareTeamMember:
     """Bring a professional into the patient's care team (someone already caring for them)."""
-    from dcc.patients.selectors import can_act_for_patient
-
-    if not can_act_for_patient(actor, patient):
-        raise _deny(
-            actor_of(actor),
-            Action.CARE_TEAM_CHANGED,
-            _("Vous ne faites pas partie de l'équipe de soins de ce patient."),
-            patient_ref=str(patient.uuid),
-            resource_type="Patient",
-            resource_id=str(patient.uuid),
-        )
+    _require_caring(actor, Action.CARE_TEAM_CHANGED, patient)
     if not member.is_active:
         raise ValidationError(_("Ce compte est désactivé."))
     with transaction.atomic():
@@ -565,17 +571,9 @@ def add_to_care_team(*, actor: User, patient: Patient, member: User) -> CareTeam
 
 def remove_from_care_team(*, actor: User, member: CareTeamMember) -> CareTeamMember:
     """End a care-team membership; the history stays."""
-    from dcc.patients.selectors import can_act_for_patient
-
-    if not can_act_for_patient(actor, member.patient):
-        raise _deny(
-            actor_of(actor),
-            Action.CARE_TEAM_CHANGED,
-            _("Vous ne faites pas partie de l'équipe de soins de ce patient."),
-            patient_ref=str(member.patient.uuid),
-            resource_type="CareTeamMember",
-            resource_id=str(member.uuid),
-        )
+    _require_caring(
+        actor, Action.CARE_TEAM_CHANGED, member.patient, ("CareTeamMember", str(member.uuid))
+    )
     with transaction.atomic():
         locked = CareTeamMember.objects.select_for_update().get(pk=member.pk)
         if locked.ended_at is not None:
@@ -697,18 +695,8 @@ def set_sharing_objection(*, actor: User, patient: Patient, objects: bool, reaso
     With an objection, the record stays visible to the care team, the GP and the RCP
     participants of the patient's cases, but no longer to the other professionals of the
     structures the patient is registered at, and emergency access is refused."""
-    from dcc.patients.selectors import can_act_for_patient
-
     reason = " ".join(reason.split())
-    if not can_act_for_patient(actor, patient):
-        raise _deny(
-            actor_of(actor),
-            Action.SHARING_OBJECTION_CHANGED,
-            _("Vous ne faites pas partie de l'équipe de soins de ce patient."),
-            patient_ref=str(patient.uuid),
-            resource_type="Patient",
-            resource_id=str(patient.uuid),
-        )
+    _require_caring(actor, Action.SHARING_OBJECTION_CHANGED, patient)
     if len(reason) < 5:
         raise ValidationError(
             {
@@ -830,17 +818,7 @@ def update_contact(
 ) -> Patient:
     """Change the contact details and the GP (médecin traitant). Not identity traits, so no new
     identity version, but audited with the names of the fields changed."""
-    from dcc.patients.selectors import can_act_for_patient
-
-    if not can_act_for_patient(actor, patient):
-        raise _deny(
-            actor_of(actor),
-            Action.PATIENT_CONTACT_CHANGED,
-            _("Vous ne faites pas partie de l'équipe de soins de ce patient."),
-            patient_ref=str(patient.uuid),
-            resource_type="Patient",
-            resource_id=str(patient.uuid),
-        )
+    _require_caring(actor, Action.PATIENT_CONTACT_CHANGED, patient)
     errors: dict[str, str] = {}
     postal_code = contact.postal_code.strip()
     if postal_code and not (len(postal_code) == 5 and postal_code.isdigit()):
