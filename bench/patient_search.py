@@ -232,7 +232,10 @@ def raw_search(user: User, query: Query) -> list[tuple[Any, ...]]:
     matricule = ins.normalise_matricule(query.text)
     if len(matricule) == 15:
         values["ins"] = matricule
-        arms.append(f"SELECT q.id FROM patients_patient q WHERE q.ins_matricule = %(ins)s{dated}")
+        arms.append(
+            "SELECT q.id FROM patients_patient q WHERE q.ins_matricule = %(ins)s "
+            f"AND NOT (q.ins_matricule = '') AND q.merged_into_id IS NULL{dated}"
+        )
     key = matching.name_key(query.text)
     if key:
         if postgres:
@@ -269,16 +272,23 @@ def check_same_rows(user: User, queries: Sequence[Query], kind: str) -> None:
 
 
 def _timed(call: Callable[[Query], Any], queries: Sequence[Query]) -> list[float]:
-    """Microseconds per search, in a shuffled order."""
-    order = list(queries)
+    """Microseconds per search, run in a shuffled order, returned in the order given."""
+    order = list(range(len(queries)))
     random.Random(len(order)).shuffle(order)
     clock = time.perf_counter_ns
-    samples = []
-    for query in order:
+    samples = [0.0] * len(queries)
+    for index in order:
         started = clock()
-        call(query)
-        samples.append((clock() - started) / 1000)
+        call(queries[index])
+        samples[index] = (clock() - started) / 1000
     return samples
+
+
+def _short(query: Query) -> bool:
+    """Three or four letters and no birth date: thousands of candidates at regional scale."""
+    from dcc.patients import matching
+
+    return query.birth_date is None and len(matching.name_key(query.text)) < 5
 
 
 def measure(user: User, queries: dict[str, list[Query]], options: Options) -> list[Metric]:
@@ -321,6 +331,26 @@ def measure(user: User, queries: dict[str, list[Query]], options: Options) -> li
             ),
         ]
         if kind == "name":
+            per_round = len(batch)
+            for label_kind, wanted in (("name_short", True), ("name_long", False)):
+                picked = [i for i, q in enumerate(batch) if _short(q) is wanted]
+                a = [mine[r * per_round + i] for r in range(options.repeat) for i in picked]
+                b = [theirs[r * per_round + i] for r in range(options.repeat) for i in picked]
+                if a:
+                    metrics.append(
+                        Metric(
+                            f"patients.search.{label_kind}.p95",
+                            percentile(a, 0.95),
+                            "µs",
+                            percentile(b, 0.95),
+                            label,
+                            "lower",
+                            samples=len(a),
+                            note="3–4 letters, no birth date"
+                            if wanted
+                            else "5 letters or more, or with the birth date",
+                        )
+                    )
             metrics.append(
                 Metric(
                     "patients.search.name.p95_vs_raw",

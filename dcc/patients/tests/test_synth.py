@@ -165,3 +165,48 @@ def test_the_command_loads_and_reports() -> None:
     call_command("synth", patients=50, seed=9, stdout=out, stderr=StringIO())
     assert "50 patients synthétiques chargés" in out.getvalue()
     assert Patient.objects.count() == 50
+
+
+@pytest.mark.django_db
+def test_search_on_a_synthetic_region_answers_exactly_like_the_orm_query() -> None:
+    from django.utils import timezone
+
+    from dcc.patients import search
+    from dcc.patients.choices import CaseAccessSource
+    from dcc.patients.models import CaseAccess, EmergencyAccess
+
+    report = synth.load_population(1500, seed=21)
+    user = report.physicians[0]
+    now = timezone.now()
+    outsiders = list(Patient.objects.order_by("-pk").values_list("pk", flat=True)[:2])
+    CaseAccess.objects.create(
+        patient_id=outsiders[0],
+        user=user,
+        source=CaseAccessSource.RCP_MEETING,
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(days=1),
+    )
+    EmergencyAccess.objects.create(
+        patient_id=outsiders[1], user=user, reason="Test", expires_at=now + dt.timedelta(hours=4)
+    )
+    people = Patient.objects.order_by("pk")[::37]
+    texts: list[tuple[str, dt.date | None]] = []
+    for patient in people:
+        texts += [
+            (patient.birth_name[:3].lower(), None),
+            (patient.birth_name, patient.birth_date),
+            (patient.ins_matricule, None),
+            ("", patient.birth_date),
+        ]
+    ipps = PatientIdentifier.objects.exclude(value="").values_list("value", flat=True)[:20]
+    texts += [(ipp, None) for ipp in ipps]
+    for text, born in texts:
+        if not text and born is None:
+            continue
+        for offset in (0, 5):
+            expected = list(
+                search._query(user, search._Terms.of(text, born), search.SEARCH_LIMIT, offset)
+            )
+            found = search.search_patients(user, text=text, birth_date=born, offset=offset)
+            assert [p.pk for p in found] == [p.pk for p in expected], (text, born, offset)
+    assert search.search_patients(user, text=Patient.objects.get(pk=outsiders[1]).birth_name)
