@@ -92,6 +92,18 @@ class Patient(BaseModel):
             models.Index(
                 fields=["first_name_key", "birth_date"], name="patient_first_name_key_idx"
             ),
+            # Name-prefix search at regional scale (LIKE 'DUP%' needs the pattern operator
+            # class on PostgreSQL with a non-C collation; SQLite ignores it): migration 0008.
+            models.Index(
+                fields=["birth_name_key", "birth_date"],
+                opclasses=["varchar_pattern_ops", "date_ops"],
+                name="patient_birth_key_prefix_idx",
+            ),
+            models.Index(
+                fields=["used_name_key"],
+                opclasses=["varchar_pattern_ops"],
+                name="patient_used_key_prefix_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -142,6 +154,11 @@ class PatientIdentifier(BaseModel):
                 condition=~Q(value=""),
                 name="patient_identifier_unique",
             )
+        ]
+        indexes = [
+            # The IPP alone, and "patients registered where I work" from the index alone.
+            models.Index(fields=["value"], name="patient_identifier_value_idx"),
+            models.Index(fields=["structure", "patient"], name="patient_identifier_struct_idx"),
         ]
 
     def __str__(self) -> str:

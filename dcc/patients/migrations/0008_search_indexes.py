@@ -9,8 +9,7 @@
 - the registrations of a structure with their patient ids, so that "patients registered where
   I work" is read from the index alone.
 
-These indexes belong in ``Patient.Meta.indexes`` and ``PatientIdentifier.Meta.indexes`` (same
-definitions), or ``makemigrations`` will want to remove them.
+The same definitions are in ``Patient.Meta.indexes`` and ``PatientIdentifier.Meta.indexes``.
 """
 
 from django.db import migrations, models
