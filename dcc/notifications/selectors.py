@@ -6,7 +6,7 @@ itself does: the notification must not outlive the right to see the patient."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from dcc.accounts.choices import Role
 from dcc.accounts.models import Membership, User
@@ -24,9 +24,11 @@ def notifications_for(user: AnyUser) -> QuerySet[Notification]:
     see."""
     if not isinstance(user, User) or not user.is_active:
         return Notification.objects.none()
-    visible = patients_visible_to(user).values("pk")
+    # Each notification's own patient is checked (correlated EXISTS), rather than building the
+    # whole set of visible patients (a sharing hospital registers 100,000 of them).
+    visible = patients_visible_to(user).filter(pk=OuterRef("patient_id"))
     return Notification.objects.filter(
-        Q(patient__isnull=True) | Q(patient__in=visible), recipient=user
+        Q(patient__isnull=True) | Exists(visible), recipient=user
     ).order_by("-created_at", "-id")
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -25,7 +25,7 @@ from dcc.audit.services import record_denied
 from dcc.core.context import Actor
 from dcc.patients import ins, matching
 from dcc.patients.models import EmergencyAccess, Patient
-from dcc.patients.selectors import emergency_access_for, patients_cared_for_by, patients_visible_to
+from dcc.patients.selectors import emergency_access_for, patients_visible_to, visible_patient
 
 MAX_ALIAS_HOPS = 10
 
@@ -67,11 +67,14 @@ def patient_for(user: AnyUser, uuid: UUID | str, *, write: bool = False) -> Pati
     has a read-only access (emergency, or case access as an RCP participant)."""
     if not isinstance(user, User):
         raise _not_found()
-    patient = patients_visible_to(user).filter(uuid=uuid).first()
+    try:
+        patient = visible_patient(user, uuid)
+    except (ValueError, ValidationError):
+        raise _not_found() from None
     if patient is None:
         _follow_alias(user, uuid)
         raise _not_found()
-    if patients_cared_for_by(user).filter(pk=patient.pk).exists():
+    if patient.dcc_cared:  # type: ignore[attr-defined]
         return PatientAccess(patient=patient, user=user, emergency=None)
     emergency = emergency_access_for(user, patient)
     if write:

@@ -8,7 +8,9 @@ feature starts its queries from ``patients_visible_to`` so that a patient outsid
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from uuid import UUID
+
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from dcc.accounts.models import Membership, User
@@ -100,3 +102,28 @@ def can_act_for_patient(user: AnyUser, patient: Patient) -> bool:
     """Writes (care team, identity, merge…) need a caring relationship: case and emergency
     accesses are read-only."""
     return patients_cared_for_by(user).filter(pk=patient.pk).exists()
+
+
+def visible_patient(user: AnyUser, uuid: UUID | str) -> Patient | None:
+    """The living patient ``uuid`` if the user may see it, in one statement, annotated with
+    ``dcc_cared`` (True: a caring relationship; False: read-only, through a case or emergency
+    access). What every patient page and API starts from."""
+    if not isinstance(user, User) or not user.is_active:
+        return None
+    here = OuterRef("pk")
+    read_only = Exists(active_case_accesses(user).filter(patient=here)) | Exists(
+        active_emergency_accesses(user).filter(patient=here)
+    )
+    return (
+        Patient.objects.filter(uuid=uuid, merged_into__isnull=True)
+        .annotate(
+            dcc_cared=Case(
+                When(_caring(user), then=Value(True)),
+                When(read_only, then=Value(False)),
+                default=None,
+                output_field=BooleanField(null=True),
+            )
+        )
+        .filter(dcc_cared__isnull=False)
+        .first()
+    )
