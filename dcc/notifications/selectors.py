@@ -32,9 +32,24 @@ def notifications_for(user: AnyUser) -> QuerySet[Notification]:
     ).order_by("-created_at", "-id")
 
 
+UNREAD_SHOWN_MAX = 99
+
+
 def unread_count(user: AnyUser) -> int:
-    """One COUNT query: the figure shown in the navigation on every page."""
-    return notifications_for(user).filter(read_at__isnull=True).count()
+    """The figure shown in the navigation on every page: usually one small query (the unread
+    notifications' patients), and the visibility check only for those patients, if any."""
+    if not isinstance(user, User) or not user.is_active:
+        return 0
+    unread = list(
+        Notification.objects.filter(recipient=user, read_at__isnull=True).values_list(
+            "patient_id", flat=True
+        )[: UNREAD_SHOWN_MAX + 1]
+    )
+    about = {patient for patient in unread if patient is not None}
+    if about:
+        visible = set(patients_visible_to(user).filter(pk__in=about).values_list("pk", flat=True))
+        unread = [patient for patient in unread if patient is None or patient in visible]
+    return min(len(unread), UNREAD_SHOWN_MAX)
 
 
 def emergency_access_recipients(access: EmergencyAccess) -> list[User]:
