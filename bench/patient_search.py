@@ -218,45 +218,85 @@ _COLUMNS = ", ".join(f"p.{f.column}" for f in Patient._meta.concrete_fields)
 
 
 def raw_search(user: User, query: Query) -> list[tuple[Any, ...]]:
-    """The same search, written by hand: the same rows, ordered the same way."""
+    """The same search, written by hand: the same rows, ordered the same way.
+
+    Exact matches (IPP, INS) first, then by the matched name key (the smaller of the birth and
+    used name keys that start with the typed key), first name key, id. On PostgreSQL each name
+    arm walks the "C"-collated key index in that order, testing visibility row by row, and stops
+    after a page (the early stop of ``dcc.patients.search``); SQLite filters and sorts every
+    match."""
     from dcc.patients import ins, matching
 
     roles, params = _roles()
     postgres = connection.vendor == "postgresql"
-    arms = ["SELECT i.patient_id FROM patients_patientidentifier i WHERE i.value = %(text)s"]
     values: dict[str, Any] = {"user": user.pk, "now": _now(), "text": query.text, **params}
     dated = ""
     if query.birth_date is not None:
         values["born"] = query.birth_date if postgres else str(query.birth_date)
         dated = " AND q.birth_date = %(born)s"
     matricule = ins.normalise_matricule(query.text)
+    key = matching.name_key(query.text)
+    collate = ' COLLATE "C"' if postgres else ""
+
+    def starts(column: str) -> str:
+        if postgres:
+            return f"{column}{collate} LIKE %(like)s"
+        return f"{column} >= %(low)s AND {column} < %(high)s"
+
+    if key:
+        values["like"] = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        values["low"], values["high"] = key, key[:-1] + chr(ord(key[-1]) + 1)
+    # Visible, tested on the candidate row (SQLite: in the outer query).
+    seen = (
+        " AND EXISTS (SELECT 1 FROM patients_patient p WHERE p.id = q.id"
+        f" AND p.merged_into_id IS NULL AND {_VISIBLE_ROW.format(roles=roles)})"
+        if postgres
+        else ""
+    )
+    arms = [
+        "SELECT q.id FROM patients_patient q WHERE q.id IN "
+        f"(SELECT i.patient_id FROM patients_patientidentifier i WHERE i.value = %(text)s)"
+        f"{dated}{seen}"
+    ]
     if len(matricule) == 15:
         values["ins"] = matricule
         arms.append(
             "SELECT q.id FROM patients_patient q WHERE q.ins_matricule = %(ins)s "
-            f"AND NOT (q.ins_matricule = '') AND q.merged_into_id IS NULL{dated}"
+            f"AND NOT (q.ins_matricule = '') AND q.merged_into_id IS NULL{dated}{seen}"
         )
-    key = matching.name_key(query.text)
     if key:
-        if postgres:
-            values["like"] = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            values["like"] += "%"
-            match = "LIKE %(like)s"
-        else:
-            values["low"], values["high"] = key, key[:-1] + chr(ord(key[-1]) + 1)
-            match = ">= %(low)s AND {column} < %(high)s"
         for column in ("q.birth_name_key", "q.used_name_key"):
-            arms.append(
-                f"SELECT q.id FROM patients_patient q "
-                f"WHERE {column} {match.format(column=column)}{dated}"
-            )
+            arm = f"SELECT q.id FROM patients_patient q WHERE {starts(column)}{dated}{seen}"
+            if postgres:
+                arm = (
+                    f"({arm} ORDER BY {column}{collate}, q.first_name_key{collate}, q.id "
+                    f"LIMIT {SEARCH_LIMIT})"
+                )
+            arms.append(arm)
+    if key:
+        exact = "EXISTS (SELECT 1 FROM patients_patientidentifier x WHERE x.patient_id = p.id AND x.value = %(text)s)"
+        if len(matricule) == 15:
+            exact += " OR p.ins_matricule = %(ins)s"
+        birth, used = f"p.birth_name_key{collate}", f"p.used_name_key{collate}"
+        b_starts, u_starts = starts("p.birth_name_key"), starts("p.used_name_key")
+        order = (
+            f"CASE WHEN {exact} THEN 0 ELSE 1 END, "
+            f"CASE WHEN {u_starts} AND NOT ({b_starts}) THEN {used} "
+            f"WHEN {u_starts} AND {b_starts} AND {used} < {birth} THEN {used} "
+            f"ELSE {birth} END"
+        )
+    else:
+        order = f"p.birth_name_key{collate}"
+    if postgres:
+        where = ""
+    else:
+        where = f"p.merged_into_id IS NULL AND {_VISIBLE_ROW.format(roles=roles)} AND " + (
+            "p.birth_date = %(born)s AND " if query.birth_date is not None else ""
+        )
     sql = (
         f"SELECT {_COLUMNS} FROM patients_patient p "
-        f"WHERE p.merged_into_id IS NULL "
-        f"AND p.id IN ({' UNION ALL '.join(arms)}) "
-        f"AND {_VISIBLE_ROW.format(roles=roles)}"
-        + (" AND p.birth_date = %(born)s" if query.birth_date is not None else "")
-        + f" ORDER BY p.birth_name, p.first_birth_first_name, p.id LIMIT {SEARCH_LIMIT}"
+        f"WHERE {where}p.id IN ({' UNION ALL '.join(arms)}) "
+        f"ORDER BY {order}, p.first_name_key{collate}, p.id LIMIT {SEARCH_LIMIT}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
