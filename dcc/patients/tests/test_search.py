@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from dcc.accounts.models import User
-from dcc.patients import services
-from dcc.patients.choices import IdentityStatus, InsKind
-from dcc.patients.models import Patient
+from dcc.patients import search, services
+from dcc.patients.choices import CareTeamSource, CaseAccessSource, IdentityStatus, InsKind
+from dcc.patients.models import CareTeamMember, CaseAccess, EmergencyAccess, Patient
 from dcc.patients.search import search_patients
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +108,130 @@ def test_sql_like_or_empty_input_finds_nothing_and_breaks_nothing(
     assert search_patients(rcp_secretary, text="") == []
     assert search_patients(rcp_secretary, text="%") == []
     assert search_patients(rcp_secretary, text="' OR 1=1 --") == []
+
+
+def _keys(found: list[Patient]) -> list[tuple[str, str]]:
+    return [(p.birth_name, p.first_birth_first_name) for p in found]
+
+
+def test_matches_come_by_matched_name_key_then_first_name_once_each(
+    rcp_secretary: User, people: dict[str, Patient]
+) -> None:
+    # DURAND is found by its used name DUPUIS, and only once although both of its names
+    # start with DU; DU PONT and DUPONT share a key and are told apart by the first name.
+    assert _keys(search_patients(rcp_secretary, text="du")) == [
+        ("DUPOND", "Luc"),
+        ("DU PONT", "Éric"),
+        ("DUPONT", "Jean"),
+        ("DURAND", "Anne"),
+    ]
+
+
+def test_pages_are_consecutive_slices_of_that_order(
+    rcp_secretary: User, people: dict[str, Patient]
+) -> None:
+    everything = search_patients(rcp_secretary, text="du")
+    pages = [search_patients(rcp_secretary, text="du", limit=2, offset=o) for o in (0, 2, 4)]
+    assert pages == [everything[:2], everything[2:4], []]
+    assert search_patients(rcp_secretary, text="du", limit=3, offset=1) == everything[1:4]
+
+
+def test_an_exact_hospital_number_comes_before_name_matches(
+    rcp_secretary: User, structures: Any, people: dict[str, Patient]
+) -> None:
+    zola = services.register_patient(
+        actor=rcp_secretary,
+        structure=structures["hospital"],
+        identity=_identity("Zola", "Émile", dt.date(1940, 4, 2)),
+        ipp="DUP",
+        despite_possible_duplicates=True,
+    )
+    found = search_patients(rcp_secretary, text="DUP")
+    assert found[0] == zola
+    assert _keys(found[1:]) == [
+        ("DUPOND", "Luc"),
+        ("DU PONT", "Éric"),
+        ("DUPONT", "Jean"),
+        ("DURAND", "Anne"),
+    ]
+
+
+# The statement is compiled once per user and shape of search and reused: a later search of
+# the same shape must still see the visibility of the moment.
+
+
+def _finds(user: User, patient: Patient) -> bool:
+    found = search_patients(user, text="dupon")
+    compiled = [s for key, s in search._statements.items() if key[2] == user.pk]
+    assert compiled and None not in compiled  # the reused statement, not the ORM fallback
+    return patient in found
+
+
+def test_a_reused_statement_forgets_a_patient_once_the_user_left_the_care_team(
+    outsider: User, rcp_secretary: User, people: dict[str, Patient]
+) -> None:
+    member = CareTeamMember.objects.create(
+        patient=people["dupont"], user=outsider, source=CareTeamSource.EXPLICIT
+    )
+    assert _finds(outsider, people["dupont"])
+    member.ended_at = timezone.now()
+    member.save()
+    assert not _finds(outsider, people["dupont"])
+
+
+def test_a_reused_statement_forgets_a_patient_once_the_emergency_access_expired(
+    outsider: User, people: dict[str, Patient]
+) -> None:
+    access = EmergencyAccess.objects.create(
+        patient=people["dupont"],
+        user=outsider,
+        reason="Urgence",
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    assert _finds(outsider, people["dupont"])
+    access.expires_at = timezone.now() - dt.timedelta(seconds=1)
+    access.save()
+    assert not _finds(outsider, people["dupont"])
+
+
+def test_a_reused_statement_forgets_a_patient_once_the_case_access_was_revoked(
+    outsider: User, people: dict[str, Patient]
+) -> None:
+    now = timezone.now()
+    access = CaseAccess.objects.create(
+        patient=people["dupont"],
+        user=outsider,
+        source=CaseAccessSource.RCP_MEETING,
+        starts_at=now - dt.timedelta(days=1),
+        ends_at=now + dt.timedelta(days=1),
+    )
+    assert _finds(outsider, people["dupont"])
+    access.revoked_at = timezone.now()
+    access.save()
+    assert not _finds(outsider, people["dupont"])
+
+
+@pytest.fixture
+def sharing_hospital(structures: Any) -> Any:
+    hospital = structures["hospital"]
+    hospital.shares_registered_patients = True
+    hospital.save()
+    return hospital
+
+
+def test_a_reused_statement_forgets_a_patient_who_objected_to_sharing(
+    oncologist: User, sharing_hospital: Any, people: dict[str, Patient]
+) -> None:
+    assert _finds(oncologist, people["dupont"])
+    Patient.objects.filter(pk=people["dupont"].pk).update(objects_to_sharing=True)
+    assert not _finds(oncologist, people["dupont"])
+    assert _finds(oncologist, people["du pont"])
+
+
+def test_a_reused_statement_forgets_the_patients_of_a_structure_that_stopped_sharing(
+    oncologist: User, sharing_hospital: Any, people: dict[str, Patient]
+) -> None:
+    assert _finds(oncologist, people["dupont"])
+    sharing_hospital.shares_registered_patients = False
+    sharing_hospital.save()
+    assert not _finds(oncologist, people["dupont"])
