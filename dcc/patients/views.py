@@ -30,7 +30,7 @@ from dcc.accounts.otp import confirmed_device
 from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
-from dcc.patients import matching, services
+from dcc.patients import communes, matching, services
 from dcc.patients.access import MergedRecord, PatientAccess, emergency_lookup, patient_for
 from dcc.patients.forms import (
     CareTeamAddForm,
@@ -155,6 +155,9 @@ def register(request: HttpRequest) -> HttpResponse:
     )
     context: dict[str, Any] = {"form": form, "candidates": [], "hidden_candidates": False}
     checking = request.method == "POST" and request.POST.get("_check") == "1"
+    if checking:
+        code = str(form.data.get("birth_place_code", "")).strip().upper()
+        context["birth_place_name"] = communes.commune_name(code) if len(code) == 5 else None
     if request.method == "POST" and form.is_valid():
         identity = form.identity()
         try:

@@ -75,6 +75,7 @@ def test_live_check_shows_errors_and_saves_nothing(
     )
     assert response.status_code == 200
     assert "clé" in response.content.decode().lower()
+    assert "Bordeaux" in response.content.decode()
     assert not Patient.objects.exists()
 
 
