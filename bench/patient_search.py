@@ -13,7 +13,10 @@ alternated rounds:
 - INS: the matricule of a visible patient, or of one the user may not see (found nothing);
 - name prefix: 3 to 8 letters of a visible patient's birth or used name, typed as people type
   it (lower case, accents dropped), half of the time with the birth date;
-- IPP: a visible patient's hospital number.
+- IPP: a visible patient's hospital number;
+- the worst case of the name search, without a goal: the short prefixes typed by a physician
+  of a structure that does not share its patients (who sees only a few hundred): the index walk
+  in name order finds few visible rows and reads every match before it can stop.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.harness import Goal, Metric, Options, alternate, median, percentile
+from dcc.accounts.choices import Role
 from dcc.accounts.models import User
 from dcc.patients import synth
 from dcc.patients.choices import CaseAccessSource
@@ -45,6 +49,7 @@ from dcc.patients.search import SEARCH_LIMIT, search_patients
 
 DEFAULT_SCALE = {"sqlite": 100_000, "postgresql": 1_000_000}
 QUERIES = 200  # per kind and round
+FEW_QUERIES = 20  # broad prefixes typed by a user who sees few patients, per round
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,11 @@ def run(options: Options) -> list[Metric]:
             queries = sample_queries(user, options.scale is not None and scale < 10_000)
             for kind, batch in queries.items():
                 check_same_rows(user, batch, kind)
-            return measure(user, queries, options)
+            few = few_seeing_user()
+            broad = [q for q in queries["name"] if _short(q)][:FEW_QUERIES]
+            if few is not None:
+                check_same_rows(few, broad, "name (few visible)")
+            return measure(user, queries, options) + measure_few(few, broad, options)
     finally:
         shutil.rmtree(anchor_dir, ignore_errors=True)
 
@@ -92,6 +101,23 @@ def load(scale: int, log: Callable[[str], None]) -> User:
         patient_id=emergency, user=user, reason="Banc d'essai", expires_at=now + dt.timedelta(1)
     )
     return user
+
+
+def few_seeing_user() -> User | None:
+    """A physician of a structure that does not share its patients: they see only their care
+    team's (a few hundred), so a broad prefix's index walk finds few visible rows and reads
+    every match before it can stop (the worst case of the name search)."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__role=Role.PHYSICIAN,
+            memberships__revoked_at__isnull=True,
+            memberships__structure__shares_registered_patients=False,
+        )
+        .exclude(memberships__structure__shares_registered_patients=True)
+        .order_by("pk")
+        .first()
+    )
 
 
 def _typed(key_source: str, rng: random.Random) -> str:
@@ -418,3 +444,36 @@ def measure(user: User, queries: dict[str, list[Query]], options: Options) -> li
         )
     )
     return metrics
+
+
+def measure_few(user: User | None, queries: Sequence[Query], options: Options) -> list[Metric]:
+    """The worst case, reported without a goal: broad prefixes by a user who sees few."""
+    if user is None or not queries:
+        return []
+
+    def ours(query: Query) -> list[Patient]:
+        return search_patients(user, text=query.text, birth_date=query.birth_date)
+
+    def raw(query: Query) -> list[tuple[Any, ...]]:
+        return raw_search(user, query)
+
+    _timed(ours, queries)
+    _timed(raw, queries)
+    options.log(f"name, few visible: {options.repeat} rounds × {len(queries)} searches each")
+    mine, theirs = alternate(
+        [functools.partial(_timed, ours, queries), functools.partial(_timed, raw, queries)],
+        options.repeat,
+    )
+    seen = len(raw_visible_ids(user, limit=1_000_000))
+    return [
+        Metric(
+            "patients.search.name_few_visible.p95",
+            percentile(mine, 0.95),
+            "µs",
+            percentile(theirs, 0.95),
+            "raw SQL, same visibility",
+            "lower",
+            samples=len(mine),
+            note=f"3–4 letters, no birth date, by a user who sees {seen:,} patients",
+        )
+    ]

@@ -60,7 +60,9 @@ def test_the_patient_search_benchmark_reports_ins_name_and_ipp_searches(tmp_path
         for stat in ("median", "p95")
     } | {"patients.search.name.p95_vs_raw", "patients.search.queries"}
     by_length = {"patients.search.name_short.p95", "patients.search.name_long.p95"}
-    assert required <= names <= required | by_length
+    few = "patients.search.name_few_visible.p95"  # the worst case: reported, no goal
+    assert required <= names <= required | by_length | {few}
+    assert few in names  # the synthetic region has structures that do not share
     for metric in result["metrics"]:
         check_metric(metric)
         assert metric["name"] in out
@@ -68,3 +70,5 @@ def test_the_patient_search_benchmark_reports_ins_name_and_ipp_searches(tmp_path
     assert by_name["patients.search.ins.p95"]["goal"]["limit"] == 5000
     assert by_name["patients.search.name.p95"]["goal"]["limit"] == 20000
     assert by_name["patients.search.queries"]["value"] == 1
+    assert by_name[few]["goal"] is None
+    assert "sees" in by_name[few]["note"]
