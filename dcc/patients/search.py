@@ -136,9 +136,7 @@ def _limited_arms(user: User, terms: _Terms, rows: int) -> QuerySet[Any, int]:
     # Visibility as one correlated EXISTS on the primary key: PostgreSQL then tests it row by
     # row as the index walk goes (a nested-loop semi-join) instead of hashing the sets behind
     # the caring tests (the 100,000 registrations of a sharing hospital) before the first row.
-    visible = Patient.objects.filter(
-        Exists(patients_visible_to(user).filter(pk=OuterRef("pk")))
-    )
+    visible = Patient.objects.filter(Exists(patients_visible_to(user).filter(pk=OuterRef("pk"))))
     if terms.birth_date is not None:
         visible = visible.filter(birth_date=terms.birth_date)
     arms: list[QuerySet[Any, int]] = [
@@ -167,14 +165,20 @@ def _limited_arms(user: User, terms: _Terms, rows: int) -> QuerySet[Any, int]:
 
 
 def _starts(key: Any, terms: _Terms) -> Q:
+    """The key starts with the typed one, in the form each database answers from an index.
+
+    PostgreSQL: ``LIKE 'KEY%'`` on the "C"-collated key, which its b-tree in that collation
+    answers as a range. SQLite's LIKE ignores case and never uses a plain index, so the prefix
+    is asked as a range in code-point order (keys are upper-case letters: the same rows)."""
     if connection.vendor == "postgresql":
         return Q(StartsWith(key, terms.key))
     return Q(GreaterThanOrEqual(key, terms.key)) & Q(LessThan(key, terms.upper))
 
 
 def _matching_ids(terms: _Terms) -> QuerySet[Any, int]:
-    """Ids of the patients whose IPP, INS or name start matches, one indexed arm per way, as
-    ``UNION ALL`` (an ``OR`` across a join and several columns would scan the whole table)."""
+    """Ids of the patients whose IPP, INS or name start matches (SQLite, or no text), one
+    indexed arm per way, as ``UNION ALL`` (an ``OR`` across a join and several columns would
+    scan the whole table)."""
     dated = {"birth_date": terms.birth_date} if terms.birth_date is not None else {}
     arms: list[QuerySet[Any, int]] = [
         PatientIdentifier.objects.filter(value=terms.text).values_list("patient_id", flat=True)
@@ -185,24 +189,13 @@ def _matching_ids(terms: _Terms) -> QuerySet[Any, int]:
         arms.append(_ids(Q(ins_matricule=terms.matricule, **dated) & live))
     if terms.key:
         for field in ("birth_name_key", "used_name_key"):
-            arms.append(_ids(_prefix(field, terms) & Q(**dated)))
+            arms.append(_ids(_starts(_key(field), terms) & Q(**dated)))
     arms = [arm.order_by() for arm in arms]
     return arms[0].union(*arms[1:], all=True)
 
 
 def _ids(condition: Q) -> QuerySet[Any, int]:
     return Patient.objects.filter(condition).values_list("pk", flat=True)
-
-
-def _prefix(field: str, terms: _Terms) -> Q:
-    """``field`` starts with the key, in the form each database answers from an index.
-
-    PostgreSQL: ``LIKE 'KEY%'`` on a ``varchar_pattern_ops`` index. SQLite's LIKE ignores
-    case and never uses a plain index, so the same prefix is asked as a range in code-point
-    order (keys are upper-case letters: the same rows as the LIKE)."""
-    if connection.vendor == "postgresql":
-        return Q(**{f"{field}__startswith": terms.key})
-    return Q(**{f"{field}__gte": terms.key, f"{field}__lt": terms.upper})
 
 
 # The statement, compiled once per user and shape of search ---------------------------------------
