@@ -249,8 +249,8 @@ def raw_search(user: User, query: Query) -> list[tuple[Any, ...]]:
     Exact matches (IPP, INS) first, then by the matched name key (the smaller of the birth and
     used name keys that start with the typed key), first name key, id. On PostgreSQL each name
     arm walks the "C"-collated key index in that order, testing visibility row by row, and stops
-    after a page (the early stop of ``dcc.patients.search``); SQLite filters and sorts every
-    match."""
+    after a page (the early stop of ``dcc.patients.search``); SQLite, and both databases for an
+    INS or IPP alone, filter and sort every match."""
     from dcc.patients import ins, matching
 
     roles, params = _roles()
@@ -276,7 +276,7 @@ def raw_search(user: User, query: Query) -> list[tuple[Any, ...]]:
     seen = (
         " AND EXISTS (SELECT 1 FROM patients_patient p WHERE p.id = q.id"
         f" AND p.merged_into_id IS NULL AND {_VISIBLE_ROW.format(roles=roles)})"
-        if postgres
+        if postgres and key
         else ""
     )
     arms = [
@@ -313,7 +313,7 @@ def raw_search(user: User, query: Query) -> list[tuple[Any, ...]]:
         )
     else:
         order = f"p.birth_name_key{collate}"
-    if postgres:
+    if postgres and key:
         where = ""
     else:
         where = f"p.merged_into_id IS NULL AND {_VISIBLE_ROW.format(roles=roles)} AND " + (
