@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dcc.accounts.models import Membership, User
+from dcc.accounts.models import Membership
 from dcc.patients.choices import IdentityStatus
 from dcc.patients.models import (
     CareTeamMember,
@@ -45,8 +45,8 @@ def record_header(patient: Patient) -> dict[str, Any]:
         roles.setdefault(membership.user_id, []).append(
             f"{membership.get_role_display()} — {membership.structure.name}"
         )
-    # Always one query, GP or not, so that the page's query count does not vary.
-    gp = User.objects.filter(id__in=[patient.general_practitioner_id or 0]).first()
+    # Read with the patient (``visible_patient`` joins it): no query of its own.
+    gp = patient.general_practitioner
     registrations = list(
         PatientIdentifier.objects.filter(patient=patient)
         .select_related("structure")

@@ -116,6 +116,7 @@ def visible_patient(user: AnyUser, uuid: UUID | str) -> Patient | None:
     )
     return (
         Patient.objects.filter(uuid=uuid, merged_into__isnull=True)
+        .select_related("general_practitioner")
         .annotate(
             dcc_cared=Case(
                 When(_caring(user), then=Value(True)),
