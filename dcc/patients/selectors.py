@@ -114,7 +114,7 @@ def visible_patient(user: AnyUser, uuid: UUID | str) -> Patient | None:
     read_only = Exists(active_case_accesses(user).filter(patient=here)) | Exists(
         active_emergency_accesses(user).filter(patient=here)
     )
-    return (
+    patient = (
         Patient.objects.filter(uuid=uuid, merged_into__isnull=True)
         .select_related("general_practitioner")
         .annotate(
@@ -125,6 +125,10 @@ def visible_patient(user: AnyUser, uuid: UUID | str) -> Patient | None:
                 output_field=BooleanField(null=True),
             )
         )
-        .filter(dcc_cared__isnull=False)
         .first()
     )
+    # Decided here rather than in a WHERE clause repeating the CASE: the database then plans
+    # the visibility tests once (planning is most of this statement's cost at regional scale).
+    if patient is None or patient.dcc_cared is None:
+        return None
+    return patient
