@@ -34,13 +34,11 @@ from django.template import engines
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from bench.harness import Goal, Metric, Options, alternate, median, percentile
+from bench.harness import Goal, Metric, Options, alternate, logged_in_client, median, percentile
 from config import urls as project_urls
-from dcc.accounts.choices import LoginMethod, Role, StructureIdType, StructureKind
-from dcc.accounts.models import Charter, CharterAcceptance, Membership, Structure, User
+from dcc.accounts.choices import Role, StructureIdType, StructureKind
+from dcc.accounts.models import Membership, Structure, User
 from dcc.audit import chain
 from dcc.audit.choices import Action
 from dcc.audit.models import AuditEvent
@@ -104,27 +102,8 @@ def _logged_in_client() -> Client:
     user = User.objects.create_user(
         "banc@chu.test", None, first_name="Claire", last_name="Banc", rpps="10000100007"
     )
-    membership = Membership.objects.create(user=user, structure=structure, role=Role.PHYSICIAN)
-    charter = Charter.objects.create(version=1, title="Charte", body="Secret médical.")
-    CharterAcceptance.objects.create(user=user, charter=charter)
-    device = TOTPDevice.objects.create(user=user, name="banc", confirmed=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    now = int(time.time())
-    session.update(
-        {
-            "dcc_auth_at": now,
-            "dcc_seen_at": now,
-            "dcc_login_method": LoginMethod.PASSWORD_TOTP,
-            DEVICE_ID_SESSION_KEY: device.persistent_id,
-            "dcc_charter": charter.version,
-            "dcc_structure": str(structure.uuid),
-            "dcc_role": membership.role,
-        }
-    )
-    session.save()
-    return client
+    Membership.objects.create(user=user, structure=structure, role=Role.PHYSICIAN)
+    return logged_in_client(user)
 
 
 def _requests(client: Client, count: int, *, audit: bool, seal: str = "on_commit") -> list[float]:

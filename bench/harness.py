@@ -16,10 +16,15 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import django
 from django.db import connection
+
+if TYPE_CHECKING:
+    from django.test import Client
+
+    from dcc.accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -187,3 +192,38 @@ def report(
         "machine": machine,
         "metrics": [m.as_json() for m in metrics],
     }
+
+
+def logged_in_client(user: User) -> Client:
+    """The user with a confirmed TOTP device, second factor verified, charter accepted: the
+    session a real login leaves, without the login's cost in the figures."""
+    import time
+
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from dcc.accounts.choices import LoginMethod
+    from dcc.accounts.models import Charter, CharterAcceptance, Membership
+
+    membership = Membership.objects.active().filter(user=user).select_related("structure").get()
+    charter = Charter.objects.create(version=1, title="Charte", body="Secret médical.")
+    CharterAcceptance.objects.create(user=user, charter=charter)
+    device = TOTPDevice.objects.create(user=user, name="banc", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    now = int(time.time())
+    session.update(
+        {
+            "dcc_auth_at": now,
+            "dcc_seen_at": now,
+            "dcc_login_method": LoginMethod.PASSWORD_TOTP,
+            DEVICE_ID_SESSION_KEY: device.persistent_id,
+            "dcc_charter": charter.version,
+            "dcc_structure": str(membership.structure.uuid),
+            "dcc_role": membership.role,
+        }
+    )
+    session.save()
+    return client

@@ -30,13 +30,10 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from bench.harness import Goal, Metric, Options, alternate, median, percentile
+from bench.harness import Goal, Metric, Options, alternate, logged_in_client, median, percentile
 from bench.patient_search import _VISIBLE_ROW, _now, _roles, load, raw_visible_ids
-from dcc.accounts.choices import LoginMethod
-from dcc.accounts.models import Charter, CharterAcceptance, Membership, User
+from dcc.accounts.models import User
 from dcc.audit.services import coalescing_sealer
 from dcc.patients.models import Patient
 
@@ -62,31 +59,6 @@ def run(options: Options) -> list[Metric]:
                     raise RuntimeError("the coalesced seal did not run")
     finally:
         shutil.rmtree(anchor_dir, ignore_errors=True)
-
-
-def logged_in_client(user: User) -> Client:
-    """The user with a confirmed TOTP device, second factor verified, charter accepted."""
-    membership = Membership.objects.active().filter(user=user).select_related("structure").get()
-    charter = Charter.objects.create(version=1, title="Charte", body="Secret médical.")
-    CharterAcceptance.objects.create(user=user, charter=charter)
-    device = TOTPDevice.objects.create(user=user, name="banc", confirmed=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    now = int(time.time())
-    session.update(
-        {
-            "dcc_auth_at": now,
-            "dcc_seen_at": now,
-            "dcc_login_method": LoginMethod.PASSWORD_TOTP,
-            DEVICE_ID_SESSION_KEY: device.persistent_id,
-            "dcc_charter": charter.version,
-            "dcc_structure": str(membership.structure.uuid),
-            "dcc_role": membership.role,
-        }
-    )
-    session.save()
-    return client
 
 
 def _open(client: Client, uuids: Sequence[str]) -> list[float]:
