@@ -31,7 +31,7 @@ from dcc.accounts.choices import Role
 from dcc.accounts.models import CharterAcceptance, Membership, Structure, User
 from dcc.audit.models import AuditEvent
 from dcc.core.context import system_actor
-from dcc.core.tests.test_access_matrix import _route_names
+from dcc.core.tests.test_access_matrix import _check, _expected, _route_names
 from dcc.patients import services
 from dcc.patients.choices import CareTeamSource, CaseAccessSource, IdentityStatus
 from dcc.patients.models import CareTeamMember, EmergencyAccess, Patient, PatientIdentifier
@@ -264,11 +264,6 @@ def world(structures: dict[str, Structure], charter: Any) -> World:
     return World(structures, charter)
 
 
-def _expected(entry: Expect, persona: str, relation: str) -> Any:
-    value = entry[persona]
-    return value[relation] if isinstance(value, dict) else value
-
-
 def _cells(method: int) -> list[tuple[str, str, str]]:
     return [
         (route, persona, relation)
@@ -277,11 +272,6 @@ def _cells(method: int) -> list[tuple[str, str, str]]:
         for persona in PERSONAS
         for relation in (("normal",) if route in GLOBAL_ROUTES else RELATIONS)
     ]
-
-
-def _check(status: int, expected: Any, label: str) -> None:
-    allowed = expected if isinstance(expected, frozenset) else {expected}
-    assert status in allowed, f"{label}: got {status}, expected {sorted(allowed)}"
 
 
 def _changes() -> int:
