@@ -66,6 +66,17 @@ def search(request: HttpRequest) -> HttpResponse:
             limit=PAGE_SIZE + 1,
             offset=(page - 1) * PAGE_SIZE,
         )
+        # Who looked for whom: the criteria and the records listed (names were shown).
+        record_event(
+            action=Action.PATIENT_SEARCHED,
+            resource_type="Patient",
+            details={
+                "text": form.cleaned_data["q"] or "",
+                "birth_date": str(form.cleaned_data["naissance"] or ""),
+                "page": page,
+                "shown": [str(p.uuid) for p in found[:PAGE_SIZE]],
+            },
+        )
         params = request.GET.copy()
         params.pop("page", None)
         context.update(
@@ -138,6 +149,20 @@ def _split_candidates(user: User, candidates: list[Patient]) -> tuple[list[Patie
     return shown, len(shown) < len(candidates)
 
 
+def _trace_look_alikes(context: dict[str, Any]) -> None:
+    """Look-alike records were announced (even without detail): traced, so that probing the
+    register for who exists leaves a trail."""
+    record_event(
+        action=Action.PATIENT_SEARCHED,
+        resource_type="Patient",
+        details={
+            "kind": "registration_check",
+            "shown": [str(c.uuid) for c in context["candidates"]],
+            "hidden": context["hidden_candidates"],
+        },
+    )
+
+
 @login_required
 def register(request: HttpRequest) -> HttpResponse:
     """Register a patient: live checks and look-alike records shown before anything is saved."""
@@ -174,6 +199,8 @@ def register(request: HttpRequest) -> HttpResponse:
                     user, candidates
                 )
                 context["checked"] = True
+                if candidates:
+                    _trace_look_alikes(context)
             else:
                 patient = services.register_patient(
                     actor=user,
@@ -189,6 +216,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 user, duplicate.candidates
             )
             context["duplicate_warning"] = True
+            _trace_look_alikes(context)
         except ValidationError as error:
             form.add_service_errors(error)
     if checking:

@@ -129,6 +129,15 @@ def test_look_alikes_outside_the_users_teams_are_not_described(
     warned = _register(secretary, structures["hospital"])
     body = warned.content.decode()
     assert "hors de vos équipes" in body
+    checked = secretary.post(
+        "/patients/nouveau/",
+        {**FORM, "structure": str(structures["hospital"].uuid), "_check": "1"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "hors de vos équipes" in checked.content.decode()
+    assert (
+        '"hidden":true' in AuditEvent.objects.filter(action="patient.searched").latest("id").details
+    )
     assert "/patients/" + str(Patient.objects.get().uuid) not in body
 
 
@@ -195,6 +204,9 @@ def test_search_screen_finds_by_name_prefix_without_accents(
     found = secretary.get("/patients/?q=lef", HTTP_HX_REQUEST="true")
     assert found.status_code == 200
     assert "LEFÈVRE" in found.content.decode()
+    traced = AuditEvent.objects.filter(action="patient.searched").latest("id")
+    assert str(Patient.objects.get().uuid) in traced.details
+    assert '"text":"lef"' in traced.details
     assert "<html" not in found.content.decode()
     none = secretary.get("/patients/?q=%27+OR+1%3D1+--")
     assert "Aucun patient" in none.content.decode()
