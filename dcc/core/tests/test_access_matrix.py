@@ -444,19 +444,25 @@ class World:
         return by_route.get(route, list)()
 
     def client(self, persona: str) -> Client:
-        client = Client()
-        if persona == "anonymous":
-            return client
-        user = self.users[persona]
-        client.force_login(user, backend="dcc.accounts.backends.ThrottledPasswordBackend")
-        session = client.session
-        now = int(timezone.now().timestamp())
-        # A Pro Santé Connect session: strongly authenticated without a TOTP device.
-        session.update({"dcc_auth_at": now, "dcc_seen_at": now, "dcc_login_method": "psc"})
-        session.save()
-        if persona == "deactivated":
-            User.objects.filter(pk=user.pk).update(is_active=False)
+        user = None if persona == "anonymous" else self.users[persona]
+        return persona_client(user, deactivate=persona == "deactivated")
+
+
+def persona_client(user: User | None, *, deactivate: bool = False) -> Client:
+    """A client logged in as ``user`` (anonymous for None) through a Pro Santé Connect session
+    (strongly authenticated without a TOTP device); ``deactivate`` then deactivates the account,
+    as an administrator would while the session is open."""
+    client = Client()
+    if user is None:
         return client
+    client.force_login(user, backend="dcc.accounts.backends.ThrottledPasswordBackend")
+    session = client.session
+    now = int(timezone.now().timestamp())
+    session.update({"dcc_auth_at": now, "dcc_seen_at": now, "dcc_login_method": "psc"})
+    session.save()
+    if deactivate:
+        User.objects.filter(pk=user.pk).update(is_active=False)
+    return client
 
 
 def _expected(entry: Expect, persona: str, relation: str) -> Any:

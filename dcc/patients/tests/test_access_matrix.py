@@ -31,7 +31,7 @@ from dcc.accounts.choices import Role
 from dcc.accounts.models import CharterAcceptance, Membership, Structure, User
 from dcc.audit.models import AuditEvent
 from dcc.core.context import system_actor
-from dcc.core.tests.test_access_matrix import _check, _expected, _route_names
+from dcc.core.tests.test_access_matrix import _check, _expected, _route_names, persona_client
 from dcc.patients import services
 from dcc.patients.choices import CareTeamSource, CaseAccessSource, IdentityStatus
 from dcc.patients.models import CareTeamMember, EmergencyAccess, Patient, PatientIdentifier
@@ -245,18 +245,8 @@ class World:
         return [patient.uuid]
 
     def client(self, persona: str) -> Client:
-        client = Client()
-        if persona == "anonymous":
-            return client
-        user = self.users[persona]
-        client.force_login(user, backend="dcc.accounts.backends.ThrottledPasswordBackend")
-        session = client.session
-        now = int(timezone.now().timestamp())
-        session.update({"dcc_auth_at": now, "dcc_seen_at": now, "dcc_login_method": "psc"})
-        session.save()
-        if persona == "deactivated":
-            User.objects.filter(pk=user.pk).update(is_active=False)
-        return client
+        user = None if persona == "anonymous" else self.users[persona]
+        return persona_client(user, deactivate=persona == "deactivated")
 
 
 @pytest.fixture
