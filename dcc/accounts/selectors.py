@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from dcc.accounts import permissions
 from dcc.accounts.models import Charter, CharterAcceptance, Invitation, Membership, Structure, User
+from dcc.core.compiled import INTEGER, CompiledQuery
 from dcc.core.context import Actor, current_actor
 
 
@@ -41,11 +42,23 @@ def invitations_visible_to(user: permissions.AnyUser) -> QuerySet[Invitation]:
 
 
 def active_memberships(user: User) -> list[Membership]:
-    return list(Membership.objects.active().filter(user=user).select_related("structure"))
+    """The user's current roles, with their structures (every page's navigation shows them)."""
+    return _ACTIVE_MEMBERSHIPS.run(user=user.pk)
+
+
+_ACTIVE_MEMBERSHIPS = CompiledQuery(
+    lambda user: Membership.objects.active().filter(user_id=user).select_related("structure"),
+    user=INTEGER,
+)
 
 
 def current_charter() -> Charter | None:
-    return Charter.objects.order_by("-version").first()
+    """The charter in force (checked on every request by the charter gate)."""
+    found = _CURRENT_CHARTER.run()
+    return found[0] if found else None
+
+
+_CURRENT_CHARTER = CompiledQuery(lambda: Charter.objects.order_by("-version")[:1])
 
 
 def has_accepted_current_charter(user: User) -> bool:

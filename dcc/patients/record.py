@@ -7,10 +7,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dcc.accounts.models import Membership
+from dcc.core.compiled import INTEGER, MOMENT, CompiledQuery
 from dcc.patients.choices import IdentityStatus
 from dcc.patients.models import (
     CareTeamMember,
@@ -31,37 +33,17 @@ class Alert:
 
 def record_header(patient: Patient) -> dict[str, Any]:
     now = timezone.now()
-    team = list(
-        CareTeamMember.objects.filter(patient=patient, ended_at__isnull=True)
-        .select_related("user")
-        .order_by("user__last_name", "user__first_name")
-    )
+    team = _CARE_TEAM.run(patient=patient.pk)
     roles: dict[int, list[str]] = {}
-    for membership in (
-        Membership.objects.active()
-        .filter(user_id__in=[m.user_id for m in team])
-        .select_related("structure")
-    ):
+    for membership in _TEAM_ROLES.run(patient=patient.pk):
         roles.setdefault(membership.user_id, []).append(
             f"{membership.get_role_display()} — {membership.structure.name}"
         )
     # Read with the patient (``visible_patient`` joins it): no query of its own.
     gp = patient.general_practitioner
-    registrations = list(
-        PatientIdentifier.objects.filter(patient=patient)
-        .select_related("structure")
-        .order_by("structure__name")
-    )
-    emergencies = list(
-        EmergencyAccess.objects.filter(patient=patient, created_at__gte=now - RECENT_EMERGENCY)
-        .select_related("user")
-        .order_by("-created_at")
-    )
-    merges = list(
-        PatientMerge.objects.filter(kept=patient, undone_at__isnull=True)
-        .select_related("merged")
-        .order_by("-performed_at")
-    )
+    registrations = _REGISTRATIONS.run(patient=patient.pk)
+    emergencies = _EMERGENCIES.run(patient=patient.pk, since=now - RECENT_EMERGENCY)
+    merges = _MERGES.run(patient=patient.pk)
     alerts: list[Alert] = []
     open_emergencies = [e for e in emergencies if e.ended_at is None and e.expires_at > now]
     if open_emergencies:
@@ -109,3 +91,55 @@ def record_header(patient: Patient) -> dict[str, Any]:
         "merges": merges,
         "alerts": alerts,
     }
+
+
+# Compiled once (see ``dcc.core.compiled``): the record page is opened all day long, and
+# building these five statements through the ORM would cost more than running them.
+
+
+def _active_team(patient: int) -> QuerySet[CareTeamMember]:
+    return CareTeamMember.objects.filter(patient_id=patient, ended_at__isnull=True)
+
+
+_CARE_TEAM = CompiledQuery(
+    lambda patient: (
+        _active_team(patient)
+        .select_related("user")
+        .order_by("user__last_name", "user__first_name", "pk")
+    ),
+    patient=INTEGER,
+)
+_TEAM_ROLES = CompiledQuery(
+    lambda patient: (
+        Membership.objects.active()
+        .filter(user_id__in=_active_team(patient).values("user_id"))
+        .select_related("structure")
+        .order_by("structure__name", "role", "pk")
+    ),
+    patient=INTEGER,
+)
+_REGISTRATIONS = CompiledQuery(
+    lambda patient: (
+        PatientIdentifier.objects.filter(patient_id=patient)
+        .select_related("structure")
+        .order_by("structure__name", "pk")
+    ),
+    patient=INTEGER,
+)
+_EMERGENCIES = CompiledQuery(
+    lambda patient, since: (
+        EmergencyAccess.objects.filter(patient_id=patient, created_at__gte=since)
+        .select_related("user")
+        .order_by("-created_at", "-pk")
+    ),
+    patient=INTEGER,
+    since=MOMENT,
+)
+_MERGES = CompiledQuery(
+    lambda patient: (
+        PatientMerge.objects.filter(kept_id=patient, undone_at__isnull=True)
+        .select_related("merged")
+        .order_by("-performed_at", "-pk")
+    ),
+    patient=INTEGER,
+)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from dcc.accounts.choices import Role
 from dcc.accounts.models import Membership, Structure, User
 from dcc.audit.models import AuditEvent
 from dcc.patients import services
-from dcc.patients.choices import IdentityStatus
-from dcc.patients.models import Patient
-from dcc.patients.selectors import can_view_patient, patients_visible_to
+from dcc.patients.choices import CareTeamSource, CaseAccessSource, IdentityStatus
+from dcc.patients.models import CareTeamMember, CaseAccess, EmergencyAccess, Patient
+from dcc.patients.selectors import can_view_patient, patients_visible_to, visible_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +130,78 @@ def test_registrations_without_a_hospital_number_do_not_block_a_merge(
     services.merge_patients(actor=rcp_secretary, kept=kept, merged=merged, reason="Saisi deux fois")
     merged.refresh_from_db()
     assert merged.merged_into_id == kept.pk
+
+
+def _opened(user: User, patient: Patient) -> bool | None:
+    """What the record page decides: True (caring), False (read-only) or None (404)."""
+    found = visible_patient(user, patient.uuid)
+    return None if found is None else bool(found.dcc_cared)  # type: ignore[attr-defined]
+
+
+def test_the_record_page_check_follows_every_change_at_once(
+    rcp_secretary: User,
+    oncologist: User,
+    outsider: User,
+    jeanne: Patient,
+    structures: dict[str, Structure],
+) -> None:
+    """``visible_patient`` runs one statement compiled once for everybody (dcc.core.compiled):
+    each user gets their own answer, and each change of footing shows on the next request."""
+    now = timezone.now()
+    hospital = structures["hospital"]
+    assert _opened(rcp_secretary, jeanne) is True
+    assert _opened(oncologist, jeanne) is None
+    assert _opened(outsider, jeanne) is None
+    # Sharing structure, then the patient's objection.
+    Structure.objects.filter(pk=hospital.pk).update(shares_registered_patients=True)
+    assert _opened(oncologist, jeanne) is True
+    Patient.objects.filter(pk=jeanne.pk).update(objects_to_sharing=True)
+    assert _opened(oncologist, jeanne) is None
+    assert _opened(rcp_secretary, jeanne) is True
+    # GP.
+    Patient.objects.filter(pk=jeanne.pk).update(general_practitioner=outsider)
+    assert _opened(outsider, jeanne) is True
+    Patient.objects.filter(pk=jeanne.pk).update(general_practitioner=None)
+    assert _opened(outsider, jeanne) is None
+    # A case access: read-only while current, gone once over or revoked.
+    access = CaseAccess.objects.create(
+        patient=jeanne,
+        user=outsider,
+        source=CaseAccessSource.RCP_MEETING,
+        starts_at=now - dt.timedelta(hours=1),
+        ends_at=now + dt.timedelta(hours=1),
+    )
+    assert _opened(outsider, jeanne) is False
+    CaseAccess.objects.filter(pk=access.pk).update(ends_at=now - dt.timedelta(minutes=1))
+    assert _opened(outsider, jeanne) is None
+    CaseAccess.objects.filter(pk=access.pk).update(
+        ends_at=now + dt.timedelta(hours=1), revoked_at=now
+    )
+    assert _opened(outsider, jeanne) is None
+    # An emergency access: read-only until it ends.
+    emergency = EmergencyAccess.objects.create(
+        patient=jeanne, user=outsider, reason="x" * 20, expires_at=now + dt.timedelta(hours=4)
+    )
+    assert _opened(outsider, jeanne) is False
+    EmergencyAccess.objects.filter(pk=emergency.pk).update(ended_at=now)
+    assert _opened(outsider, jeanne) is None
+    # Team membership ended, account deactivated, record merged away.
+    CareTeamMember.objects.filter(patient=jeanne, user=rcp_secretary).update(ended_at=now)
+    assert _opened(rcp_secretary, jeanne) is None
+    CareTeamMember.objects.create(patient=jeanne, user=oncologist, source=CareTeamSource.EXPLICIT)
+    assert _opened(oncologist, jeanne) is True
+    oncologist.is_active = False
+    assert _opened(oncologist, jeanne) is None
+    oncologist.is_active = True
+    Patient.objects.filter(pk=jeanne.pk).update(
+        merged_into=Patient.objects.create(
+            birth_name="MOREAU",
+            birth_first_names="Jeanne",
+            first_birth_first_name="Jeanne",
+            sex="F",
+            birth_date=JEANNE.birth_date,
+            birth_place_code="33063",
+        )
+    )
+    assert _opened(oncologist, jeanne) is None
+    assert _opened(oncologist, Patient(uuid=uuid.uuid4())) is None
