@@ -25,13 +25,23 @@ def test_professions_and_specialties_come_from_tre_g15() -> None:
     assert value_sets.display("G15_10/SM36").startswith("Médecin - Oncologie")
 
 
-def test_the_shipped_table_matches_the_official_value_set(tmp_path: Path) -> None:
+SHIPPED_OIDS = {
+    "author_specialty": oids.JDV_J01_AUTHOR_SPECIALTY,
+    "document_type": oids.JDV_J07_XDS_TYPE_CODE,
+    "confidentiality": oids.JDV_J08_XDS_CONFIDENTIALITY_CODE,
+    "document_class": oids.JDV_J06_XDS_CLASS_CODE,
+    "document_type_class": oids.ASS_X04_TYPE_TO_CLASS,
+}
+
+
+def test_the_shipped_tables_match_the_official_value_sets(tmp_path: Path) -> None:
     if not SHARED_CI_SIS.is_dir():
         if os.environ.get("CI"):
             pytest.fail("../shared/ci-sis is missing in CI")
         pytest.skip("../shared/ci-sis not available on this machine")
-    shipped = json.loads((value_sets.DATA / "author_specialty.json").read_text(encoding="utf-8"))
-    assert shipped["oid"] == oids.JDV_J01_AUTHOR_SPECIALTY
+    for name, oid in SHIPPED_OIDS.items():
+        shipped = json.loads((value_sets.DATA / f"{name}.json").read_text(encoding="utf-8"))
+        assert shipped["oid"] == oid, name
     rebuilt = subprocess.run(
         [
             sys.executable,
