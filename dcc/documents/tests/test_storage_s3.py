@@ -370,7 +370,7 @@ def test_settings_without_credentials_use_the_default_chain() -> None:
         {"part_size": MiB},
         {"part_size": "eight"},
         {"part_size": True},
-        {"part_size": 5.5 * MiB},
+        {"part_size": 6 * MiB + 0.5},
         {"addressing_style": "sideways"},
         {"prefix": "../up"},
         {"secret_key": ""},
