@@ -85,6 +85,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Kind(StrEnum):
+    """What a content was found to be (``ContentKind`` values, see ``choices``)."""
+
     PDF = "pdf"
     CDA = "cda"
     JPEG = "jpeg"
@@ -183,11 +185,16 @@ class RejectedContent(Exception):
     def __init__(self, code: str, message: str | None = None) -> None:
         self.code = code
         self.message = str(_MESSAGES[code]) if message is None else message
-        super().__init__(self.message)
+        super().__init__(code, self.message)  # both, so that it survives pickling
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """An accepted content: its kind, the MIME type to serve it with, observations."""
+
     kind: Kind
     mime: str
     flags: tuple[str, ...]

@@ -4,6 +4,7 @@ here, and every verdict is checked whole and fed in pieces."""
 from __future__ import annotations
 
 import bz2
+import copy
 import gzip
 import io
 import itertools
@@ -550,6 +551,16 @@ def test_messages_are_french_sentences() -> None:
     for code, message in messages.items():
         assert message[0].isupper() and message.endswith("."), code
         assert RejectedContent(code).message == message
+
+
+def test_a_rejection_is_rebuilt_whole_like_pickle_does() -> None:
+    rejection = RejectedContent("type_mismatch", "Le fichier n'est pas un PDF.")
+    rebuilt = copy.deepcopy(rejection)  # through __reduce__, as pickle
+    assert (rebuilt.code, rebuilt.message, str(rebuilt)) == (
+        "type_mismatch",
+        rejection.message,
+        rejection.message,
+    )
 
 
 # --- Size limits -----------------------------------------------------------------------------
