@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,8 +14,12 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dcc.accounts import selectors
 from dcc.accounts.choices import LoginMethod
@@ -81,6 +87,67 @@ class SessionPolicyMiddleware:
         return ""
 
 
+def _charter_state(user: User) -> tuple[int | None, bool]:
+    """The charter in force and whether ``user`` accepted it: read with the user by the
+    authentication backends (``SessionUserMixin``), else asked now."""
+    if hasattr(user, "dcc_charter_version"):
+        version = user.dcc_charter_version
+        return version, bool(getattr(user, "dcc_charter_accepted", False))
+    charter = selectors.current_charter()
+    if charter is None:
+        return None, True
+    return charter.version, selectors.has_accepted_current_charter(user)
+
+
+class SecondFactorMiddleware:
+    """``request.user.is_verified()`` and ``otp_device`` as django-otp's ``OTPMiddleware``
+    sets them, without its query on every request: the user's confirmed TOTP device is read
+    with the user (``SessionUserMixin``), and the session is verified when it names that
+    device (``django_otp.login`` stored it there). The device row itself is loaded only if
+    something uses it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None:
+            request.user = SimpleLazyObject(functools.partial(self._verify, request, user))  # type: ignore[assignment]
+        return self.get_response(request)
+
+    @staticmethod
+    def _verify(request: HttpRequest, user: Any) -> Any:
+        user.otp_device = None
+        user.is_verified = functools.partial(_is_verified, user)
+        if not user.is_authenticated:
+            return user
+        named = request.session.get(DEVICE_ID_SESSION_KEY)
+        if not hasattr(user, "dcc_totp_device"):
+            # Loaded some other way (not through the dcc backends): ask the database.
+            device = Device.from_persistent_id(named) if named else None
+            if device is not None and (device.user_id != user.pk or not device.confirmed):
+                device = None
+            user.otp_device = device
+        elif (
+            named
+            and user.dcc_totp_device is not None
+            and named == _persistent_id(user.dcc_totp_device)
+        ):
+            device_id = user.dcc_totp_device
+            user.otp_device = SimpleLazyObject(lambda: TOTPDevice.objects.get(pk=device_id))
+        if user.otp_device is None and named:
+            del request.session[DEVICE_ID_SESSION_KEY]
+        return user
+
+
+def _is_verified(user: Any) -> bool:
+    return user.otp_device is not None
+
+
+def _persistent_id(device_id: int) -> str:
+    return f"{TOTPDevice._meta.label_lower}/{device_id}"
+
+
 CHARTER_EXEMPT_PREFIXES = ("/static/", "/compte/deconnexion/", "/langue/")
 CHARTER_PAGE = "/compte/charte/"
 
@@ -99,10 +166,10 @@ class CharterMiddleware:
             and request.path != CHARTER_PAGE
             and not request.path.startswith(CHARTER_EXEMPT_PREFIXES)
         ):
-            charter = selectors.current_charter()
-            if charter is not None and request.session.get("dcc_charter") != charter.version:
-                if selectors.has_accepted_current_charter(user):
-                    request.session["dcc_charter"] = charter.version
+            version, accepted = _charter_state(user)
+            if version is not None and request.session.get("dcc_charter") != version:
+                if accepted:
+                    request.session["dcc_charter"] = version
                 else:
                     if _wants_json(request) or request.method not in ("GET", "HEAD"):
                         return JsonResponse(

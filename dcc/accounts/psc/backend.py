@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth.backends import BaseBackend
 from django.http import HttpRequest
 
+from dcc.accounts.backends import SessionUserMixin
 from dcc.accounts.identifiers import rpps_from_idnatps
 from dcc.accounts.models import User
 from dcc.accounts.psc.client import PSCError
@@ -32,7 +33,7 @@ def user_for_userinfo(userinfo: Mapping[str, Any]) -> User:
     return user
 
 
-class ProSanteConnectBackend(BaseBackend):
+class ProSanteConnectBackend(SessionUserMixin, BaseBackend):
     """Logs in from verified PSC userinfo claims (``psc_userinfo=...``), and reloads the user
     of a PSC session on each request. Password credentials are never accepted here."""
 
@@ -44,6 +45,3 @@ class ProSanteConnectBackend(BaseBackend):
             return user_for_userinfo(userinfo)
         except PSCError:
             return None
-
-    def get_user(self, user_id: int) -> User | None:
-        return User.objects.filter(pk=user_id, is_active=True).first()
