@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from dcc.accounts.models import User
@@ -134,3 +140,31 @@ def emergency_lookup(
     else:
         found = []
     return found[0] if len(found) == 1 else None
+
+
+def patient_view(
+    *, write: bool = False
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
+    """Decorate a view taking ``(request, access, **kwargs)`` reached at ``<uuid>``: resolve the
+    patient through the one visibility path (404 outside the user's patients), redirect a GET of
+    a merged record to the kept one, refuse writes on a read-only footing (403, traced). Every
+    app's patient pages use it."""
+
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(request: HttpRequest, uuid: UUID, **kwargs: Any) -> HttpResponseBase:
+            try:
+                access = patient_for(request.user, uuid, write=write)
+            except MergedRecord as merged:
+                if request.method != "GET":
+                    raise Http404 from None
+                match = request.resolver_match
+                name = match.view_name if match is not None else "patients:record"
+                target: HttpResponse = redirect(name, uuid=merged.kept.uuid, **kwargs)
+                return target
+            return view(request, access, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +20,7 @@ from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
 from dcc.core.context import Actor
 from dcc.notifications.services import notify_emergency_access
-from dcc.patients import communes, ins, matching, permissions
+from dcc.patients import attachments, communes, ins, matching, permissions
 from dcc.patients.choices import CareTeamSource, IdentityEvidence, IdentityStatus, InsKind, Sex
 from dcc.patients.models import (
     CareTeamMember,
@@ -458,6 +459,12 @@ def merge_patients(*, actor: User, kept: Patient, merged: Patient, reason: str) 
         CareTeamMember.objects.filter(pk__in=[m.pk for m in team]).update(patient=kept)
         cases = list(CaseAccess.objects.filter(patient=merged))
         CaseAccess.objects.filter(pk__in=[c.pk for c in cases]).update(patient=kept)
+        # Everything the clinical apps attach to the record (documents…) follows it too.
+        carried: dict[str, list[str]] = {}
+        for key, model in attachments.attached():
+            rows = model._default_manager.filter(patient=merged)
+            carried[key] = [str(u) for u in rows.values_list("uuid", flat=True)]
+            rows.update(patient=kept)
         merged.merged_into = kept
         merged.save(update_fields=["merged_into", "updated_at"])
         merge = PatientMerge.objects.create(
@@ -467,6 +474,7 @@ def merge_patients(*, actor: User, kept: Patient, merged: Patient, reason: str) 
                 "identifiers": [str(i.uuid) for i in moving],
                 "care_team": [str(m.uuid) for m in team],
                 "case_accesses": [str(c.uuid) for c in cases],
+                **carried,
             },
             reason=reason[:300],
             performed_by=actor,
@@ -519,13 +527,16 @@ def unmerge_patients(*, actor: User, merge: PatientMerge) -> Patient:
                     "Le dossier conservé a depuis été fusionné dans un autre : annulez d'abord cette fusion-là."
                 )
             )
-        for model, key in (
+        own: list[tuple[type[Model], str]] = [
             (PatientIdentifier, "identifiers"),
             (CareTeamMember, "care_team"),
             (CaseAccess, "case_accesses"),
-        ):
+        ]
+        for model, key in own + [(m, k) for k, m in attachments.attached()]:
             moved = [str(u) for u in locked.moved.get(key, [])]
-            model.objects.filter(uuid__in=moved, patient=locked.kept).update(patient=locked.merged)
+            model._default_manager.filter(uuid__in=moved, patient=locked.kept).update(
+                patient=locked.merged
+            )
         Patient.objects.filter(pk=locked.merged.pk).update(
             merged_into=None, updated_at=timezone.now()
         )

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.forms import HiddenInput
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,8 +27,14 @@ from dcc.accounts.otp import confirmed_device
 from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
-from dcc.patients import communes, matching, services
-from dcc.patients.access import MergedRecord, PatientAccess, emergency_lookup, patient_for
+from dcc.patients import communes, matching, services, timeline
+from dcc.patients.access import (
+    MergedRecord,
+    PatientAccess,
+    emergency_lookup,
+    patient_for,
+    patient_view,
+)
 from dcc.patients.forms import (
     CareTeamAddForm,
     ContactForm,
@@ -44,7 +47,7 @@ from dcc.patients.forms import (
 )
 from dcc.patients.models import CareTeamMember, Patient, PatientMerge
 from dcc.patients.permissions import REGISTERING_ROLES
-from dcc.patients.record import record_header
+from dcc.patients.record import care_team_with_roles, record_header
 from dcc.patients.search import search_patients
 from dcc.patients.selectors import patients_visible_to
 
@@ -95,31 +98,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _patient_view(
-    *, write: bool = False
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Resolve ``uuid`` through the one visibility path: 404 outside the user's patients,
-    redirect from a merged record to the kept one, read-only under emergency access."""
-
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @functools.wraps(view)
-        @login_required
-        def wrapper(request: HttpRequest, uuid: UUID, **kwargs: Any) -> HttpResponse:
-            try:
-                access = patient_for(request.user, uuid, write=write)
-            except MergedRecord as merged:
-                if request.method != "GET":
-                    raise Http404 from None
-                match = request.resolver_match
-                name = match.view_name if match is not None else "patients:record"
-                target: HttpResponse = redirect(name, uuid=merged.kept.uuid, **kwargs)
-                return target
-            response: HttpResponse = view(request, access, **kwargs)
-            return response
-
-        return wrapper
-
-    return decorator
+_patient_view = patient_view
 
 
 def _user(request: HttpRequest) -> User:
@@ -237,19 +216,25 @@ def register(request: HttpRequest) -> HttpResponse:
 @_patient_view()
 @require_GET
 def record(request: HttpRequest, access: PatientAccess) -> HttpResponse:
-    """The patient record: identity header, care team, alerts, timeline. One access event."""
+    """The patient record: identity header, care team, alerts, timeline. One access event,
+    written on its own (no transaction around reads: one INSERT, atomic by itself) before
+    anything is shown."""
     patient = access.patient
-    with transaction.atomic():
-        context = record_header(patient)
-        record_event(
-            actor=access.actor,
-            action=Action.PATIENT_VIEWED,
-            patient_ref=str(patient.uuid),
-            resource_type="Patient",
-            resource_id=str(patient.uuid),
-            resource_version=str(patient.identity_version),
-        )
-    context.update(access=access, patient=patient)
+    context = record_header(patient)
+    sections = timeline.sections(access)
+    audit: dict[str, Any] = {}
+    for section in sections:
+        audit.update(section.audit)
+    record_event(
+        actor=access.actor,
+        action=Action.PATIENT_VIEWED,
+        patient_ref=str(patient.uuid),
+        resource_type="Patient",
+        resource_id=str(patient.uuid),
+        resource_version=str(patient.identity_version),
+        details=audit or None,
+    )
+    context.update(access=access, patient=patient, timeline_sections=sections)
     return render(request, "patients/record.html", context)
 
 
@@ -303,7 +288,7 @@ def care_team(request: HttpRequest, access: PatientAccess) -> HttpResponse:
     return render(
         request,
         "patients/care_team.html",
-        {"form": form, "patient": patient, **record_header(patient)},
+        {"form": form, "patient": patient, "care_team": care_team_with_roles(patient)},
         status=400 if form.errors else 200,
     )
 
