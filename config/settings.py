@@ -47,6 +47,41 @@ try:
         **read_previous_keys(env.optional("DCC_AUDIT_PREVIOUS_KEYS_FILE")),
         AUDIT_KEY_ID: AUDIT_KEY,
     }
+    # Documents: the master key that wraps each document's data key (a file outside the
+    # database and its backups), retired master keys still unwrapping until
+    # `dcc documents_rewrap` has run, where the encrypted blobs live, and the size limit.
+    DOCUMENT_KEY = env.secret(
+        "DCC_DOCUMENT_KEY",
+        generated_file=_generated / "document_key" if _generated else None,
+        min_bytes=32,
+    )
+    DOCUMENT_KEY_ID = env.text("DCC_DOCUMENT_KEY_ID", "d1")
+    DOCUMENT_KEYS = {
+        **read_previous_keys(
+            env.optional("DCC_DOCUMENT_PREVIOUS_KEYS_FILE"), "DCC_DOCUMENT_PREVIOUS_KEYS_FILE"
+        ),
+        DOCUMENT_KEY_ID: DOCUMENT_KEY,
+    }
+    DOCUMENT_STORE = env.text("DCC_DOCUMENT_STORE", "local")
+    if DOCUMENT_STORE not in {"local", "s3"}:
+        raise ConfigError(f"DCC_DOCUMENT_STORE must be local or s3; got {DOCUMENT_STORE!r}.")
+    DOCUMENT_DIR = Path(env.text("DCC_DOCUMENT_DIR", str(DATA_DIR / "documents")))
+    if not DOCUMENT_DIR.is_absolute():
+        raise ConfigError(f"DCC_DOCUMENT_DIR must be an absolute path; got {DOCUMENT_DIR}.")
+    DOCUMENT_MAX_BYTES = env.integer("DCC_DOCUMENT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+    DOCUMENT_S3 = {
+        "bucket": env.text("DCC_S3_BUCKET", ""),
+        "endpoint_url": env.optional("DCC_S3_ENDPOINT_URL"),
+        "region": env.text("DCC_S3_REGION", "us-east-1"),
+        "access_key": env.text("DCC_S3_ACCESS_KEY", ""),
+        "secret_key": env.secret("DCC_S3_SECRET_KEY", generated_file=None, min_bytes=1).decode()
+        if DOCUMENT_STORE == "s3"
+        else "",
+        "prefix": env.text("DCC_S3_PREFIX", "dcc/"),
+        "addressing_style": env.text("DCC_S3_ADDRESSING_STYLE", "path"),
+    }
+    if DOCUMENT_STORE == "s3" and not DOCUMENT_S3["bucket"]:
+        raise ConfigError("DCC_S3_BUCKET is required when DCC_DOCUMENT_STORE=s3.")
     TRUSTED_PROXY_COUNT = env.integer("DCC_TRUSTED_PROXY_COUNT", 0, minimum=0)
     ALLOWED_HOSTS = env.items(
         "DCC_ALLOWED_HOSTS", None if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
@@ -156,6 +191,7 @@ INSTALLED_APPS = [
     "dcc.accounts",
     "dcc.patients",
     "dcc.notifications",
+    "dcc.documents",
 ]
 
 MIDDLEWARE = [

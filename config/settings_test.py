@@ -14,6 +14,7 @@ os.environ.setdefault("DCC_AUDIT_ANCHOR_FILE", "off")
 # Tests look at the chain right after an action: seal in the request, not on a timer.
 os.environ.setdefault("DCC_AUDIT_SEAL", "on_commit")
 os.environ.setdefault("DCC_AUDIT_KEY", "test-audit-key-" + "k" * 32)
+os.environ.setdefault("DCC_DOCUMENT_KEY", "test-document-key-" + "d" * 32)
 
 from config.settings import *  # noqa: E402,F403
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("administration/", include("dcc.accounts.admin_urls")),
     path("securite/", include("dcc.audit.urls")),
     path("patients/", include("dcc.patients.urls")),
+    path("patients/<uuid:uuid>/documents/", include("dcc.documents.urls")),
     path("notifications/", include("dcc.notifications.urls")),
     path("langue/", set_language, name="set_language"),
 ]

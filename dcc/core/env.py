@@ -117,16 +117,16 @@ def read_or_create_secret_file(path: Path) -> bytes:
     return value
 
 
-def read_previous_keys(file_name: str | None) -> dict[str, bytes]:
-    """Retired audit keys from a file of ``key_id:secret`` lines (blank lines and # ignored)."""
+def read_previous_keys(
+    file_name: str | None, variable: str = "DCC_AUDIT_PREVIOUS_KEYS_FILE"
+) -> dict[str, bytes]:
+    """Retired keys from a file of ``key_id:secret`` lines (blank lines and # ignored)."""
     if not file_name:
         return {}
     try:
         lines = Path(file_name).read_text().splitlines()
     except OSError as exc:
-        raise ConfigError(
-            f"DCC_AUDIT_PREVIOUS_KEYS_FILE={file_name}: cannot read ({exc.strerror})."
-        ) from None
+        raise ConfigError(f"{variable}={file_name}: cannot read ({exc.strerror}).") from None
     keys: dict[str, bytes] = {}
     for number, line in enumerate(lines, start=1):
         line = line.strip()
@@ -135,7 +135,7 @@ def read_previous_keys(file_name: str | None) -> dict[str, bytes]:
         key_id, separator, secret = line.partition(":")
         if not separator or not key_id.strip() or len(secret.strip()) < 32:
             raise ConfigError(
-                f"DCC_AUDIT_PREVIOUS_KEYS_FILE line {number}: expected key_id:secret "
+                f"{variable} line {number}: expected key_id:secret "
                 "with a secret of at least 32 bytes."
             )
         keys[key_id.strip()] = secret.strip().encode()

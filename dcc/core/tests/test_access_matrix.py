@@ -342,7 +342,8 @@ def _route_names() -> set[str]:
 
 # Patient routes have their own matrix, with the patient-relationship personas (care team,
 # RCP participant, GP, emergency access, objection…): dcc/patients/tests/test_access_matrix.py.
-PATIENT_NAMESPACE = "patients:"
+# Routes under a patient have their own matrices (patients and documents tests).
+PATIENT_NAMESPACE = ("patients:", "documents:")
 
 
 def test_every_route_has_an_entry_in_the_access_matrix() -> None:

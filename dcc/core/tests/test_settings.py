@@ -33,6 +33,7 @@ def production_env(data_dir: Path, **changes: str | None) -> dict[str, str]:
         {
             "DCC_SECRET_KEY": "production-secret-" + "s" * 48,
             "DCC_AUDIT_KEY": "production-audit-key-" + "a" * 32,
+            "DCC_DOCUMENT_KEY": "production-document-key-" + "d" * 32,
             "DCC_DATA_DIR": str(data_dir),
             "DCC_ALLOWED_HOSTS": "dcc.example.org",
             "DATABASE_URL": "postgres://dcc@db.example.org:5432/dcc",
@@ -88,6 +89,15 @@ def test_a_complete_production_environment_starts(tmp_path: Path) -> None:
         ({"DCC_SECRET_KEY": None}, "DCC_SECRET_KEY", "required in production"),
         ({"DCC_SECRET_KEY": "too-short"}, "DCC_SECRET_KEY", "at least 50 bytes"),
         ({"DCC_AUDIT_KEY": None}, "DCC_AUDIT_KEY", "required in production"),
+        ({"DCC_DOCUMENT_KEY": None}, "DCC_DOCUMENT_KEY", "required in production"),
+        ({"DCC_DOCUMENT_KEY": "short"}, "DCC_DOCUMENT_KEY", "at least 32 bytes"),
+        ({"DCC_DOCUMENT_STORE": "ftp"}, "DCC_DOCUMENT_STORE", "must be local or s3"),
+        ({"DCC_DOCUMENT_STORE": "s3"}, "DCC_S3_SECRET_KEY", "required in production"),
+        (
+            {"DCC_DOCUMENT_STORE": "s3", "DCC_S3_SECRET_KEY": "secret"},
+            "DCC_S3_BUCKET",
+            "is required when DCC_DOCUMENT_STORE=s3",
+        ),
         ({"DATABASE_URL": "mysql://dcc@db/dcc"}, "DATABASE_URL", "sqlite:/// or postgres://"),
         ({"DATABASE_URL": "db.example.org/dcc"}, "DATABASE_URL", "sqlite:/// or postgres://"),
         ({"DATABASE_URL": None}, "DATABASE_URL", "required"),
