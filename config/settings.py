@@ -156,6 +156,27 @@ try:
     EMAIL_HOST = env.text("DCC_EMAIL_HOST", "localhost")
     EMAIL_PORT = env.integer("DCC_EMAIL_PORT", 25, minimum=1)
     DEFAULT_FROM_EMAIL = env.text("DCC_EMAIL_FROM", "dcc@localhost")
+    EMAIL_HOST_USER = env.text("DCC_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = (
+        env.secret("DCC_EMAIL_PASSWORD", generated_file=None, min_bytes=1).decode()
+        if EMAIL_HOST_USER
+        else ""
+    )
+    EMAIL_SECURITY = env.text("DCC_EMAIL_SECURITY", "none")
+    if EMAIL_SECURITY not in {"none", "starttls", "tls"}:
+        raise ConfigError(
+            f"DCC_EMAIL_SECURITY must be none, starttls or tls; got {EMAIL_SECURITY!r}."
+        )
+    EMAIL_USE_TLS = EMAIL_SECURITY == "starttls"
+    EMAIL_USE_SSL = EMAIL_SECURITY == "tls"
+    EMAIL_TIMEOUT = env.integer("DCC_EMAIL_TIMEOUT", 30, minimum=1)
+    # A notification e-mail the relay could not take is tried again, waiting
+    # DCC_NOTIFICATION_EMAIL_RETRY_SECONDS, then twice as long each time, up to
+    # DCC_NOTIFICATION_EMAIL_ATTEMPTS attempts in all (default: 6 attempts over about an hour).
+    NOTIFICATION_EMAIL_ATTEMPTS = env.integer("DCC_NOTIFICATION_EMAIL_ATTEMPTS", 6, minimum=1)
+    NOTIFICATION_EMAIL_RETRY_SECONDS = env.integer(
+        "DCC_NOTIFICATION_EMAIL_RETRY_SECONDS", 120, minimum=0
+    )
     SITE_URL = env.text("DCC_SITE_URL", "http://127.0.0.1:8000")
 except ConfigError as error:
     sys.stderr.write(f"dcc: configuration error: {error}\n")

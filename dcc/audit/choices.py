@@ -58,6 +58,11 @@ class Action(models.TextChoices):
     ACCESS_REPORT_VIEWED = "patient.access_report_viewed", _("Relevé des accès consulté")
     ACCESS_REPORT_EXPORTED = "patient.access_report_exported", _("Relevé des accès exporté")
     NOTIFICATION_SENT = "notification.sent", _("Notification envoyée")
+    NOTIFICATION_EMAIL_FAILED = "notification.email_failed", _("Échec de l'e-mail de notification")
+    NOTIFICATION_PREFERENCES_CHANGED = (
+        "notification.preferences_changed",
+        _("Préférences de notification modifiées"),
+    )
     DOCUMENT_ADDED = "document.added", _("Document ajouté au dossier")
     DOCUMENT_REPLACED = "document.replaced", _("Nouvelle version d'un document")
     DOCUMENT_CANCELLED = "document.cancelled", _("Document annulé")

@@ -33,6 +33,8 @@ def actor_from_payload(payload: dict[str, str]) -> Actor:
     if values.get("purpose") not in ("normal", "emergency"):
         values["purpose"] = "normal"
     actor = Actor(**values)
+    if actor.label.endswith("tâche"):  # re-enqueued by a task (a retry): already labelled
+        return actor
     label = f"{actor.label} (tâche)" if actor.label else "tâche"
     return dataclasses.replace(actor, label=label[:200])
 

@@ -11,7 +11,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from dcc.accounts.choices import Role
 from dcc.accounts.models import Membership, User
 from dcc.accounts.permissions import AnyUser
-from dcc.notifications.models import Notification
+from dcc.notifications.choices import EMAIL_MANDATORY, NotificationKind
+from dcc.notifications.models import EmailPreference, Notification
 from dcc.patients.models import CareTeamMember, EmergencyAccess
 from dcc.patients.selectors import patients_visible_to
 
@@ -66,3 +67,23 @@ def emergency_access_recipients(access: EmergencyAccess) -> list[User]:
     return list(
         User.objects.filter(referring, is_active=True).exclude(pk=access.user_id).order_by("pk")
     )
+
+
+def email_preferences(user: User) -> dict[str, bool]:
+    """For every kind of notification, whether the user is told of it by e-mail (kinds in
+    ``EMAIL_MANDATORY`` always are; others unless the user turned them off)."""
+    chosen = dict(EmailPreference.objects.filter(user=user).values_list("kind", "by_email"))
+    return {
+        kind: kind in EMAIL_MANDATORY or chosen.get(kind, True) for kind in NotificationKind.values
+    }
+
+
+def wants_email(user: User, kind: str) -> bool:
+    if kind in EMAIL_MANDATORY:
+        return True
+    chosen = (
+        EmailPreference.objects.filter(user=user, kind=kind)
+        .values_list("by_email", flat=True)
+        .first()
+    )
+    return True if chosen is None else chosen

@@ -24,8 +24,8 @@ from dcc.audit.services import record_event
 from dcc.core.context import Actor, current_actor
 from dcc.core.tasks import actor_payload
 from dcc.notifications import permissions, selectors
-from dcc.notifications.choices import NotificationKind
-from dcc.notifications.models import Notification
+from dcc.notifications.choices import EMAIL_MANDATORY, NotificationKind
+from dcc.notifications.models import EmailPreference, Notification
 from dcc.patients.models import EmergencyAccess, Patient
 
 TITLE_MAX = 200
@@ -136,6 +136,41 @@ def mark_all_read(*, actor: User) -> int:
             .filter(read_at__isnull=True)
             .update(read_at=now, updated_at=now)
         )
+
+
+def set_email_preferences(*, actor: User, by_email: dict[str, bool]) -> dict[str, bool]:
+    """Record which kinds of notification the actor wants announced by e-mail; kinds not
+    named keep their setting, mandatory kinds cannot be turned off. Returns what changed."""
+    unknown = set(by_email) - set(NotificationKind.values)
+    if unknown:
+        raise ValueError(f"Unknown notification kinds: {sorted(unknown)}.")
+    refused = [kind for kind, wanted in by_email.items() if kind in EMAIL_MANDATORY and not wanted]
+    if refused:
+        raise PermissionDenied(
+            _(
+                "Les accès en urgence aux dossiers de vos patients vous sont toujours signalés par e-mail."
+            )
+        )
+    with transaction.atomic():
+        current = selectors.email_preferences(actor)
+        changed = {
+            str(kind): wanted
+            for kind, wanted in by_email.items()
+            if kind not in EMAIL_MANDATORY and current[kind] != wanted
+        }
+        for kind, wanted in changed.items():
+            EmailPreference.objects.update_or_create(
+                user=actor, kind=kind, defaults={"by_email": wanted}
+            )
+        if changed:
+            record_event(
+                actor=actor_of(actor),
+                action=Action.NOTIFICATION_PREFERENCES_CHANGED,
+                resource_type="User",
+                resource_id=str(actor.uuid),
+                details={"by_email": changed},
+            )
+    return changed
 
 
 def email_message() -> tuple[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -11,12 +12,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dcc.accounts.models import User
 from dcc.audit.choices import Action
 from dcc.audit.services import record_event
 from dcc.notifications import selectors, services
+from dcc.notifications.forms import EmailPreferencesForm
 
 PAGE_SIZE = 30
 
@@ -73,3 +75,23 @@ def mark_read(request: HttpRequest, uuid: UUID) -> HttpResponse:
 def mark_all_read(request: HttpRequest) -> HttpResponse:
     services.mark_all_read(actor=_user(request))
     return HttpResponseRedirect(reverse("notifications:list"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Which notifications the user also wants announced by e-mail (a link, never content)."""
+    user = _user(request)
+    current = selectors.email_preferences(user)
+    # Every box unchecked posts nothing at all: the form is bound on POST, not on its content.
+    form = EmailPreferencesForm(request.POST if request.method == "POST" else None, current=current)
+    if request.method == "POST" and form.is_valid():
+        changed = services.set_email_preferences(actor=user, by_email=form.by_email())
+        messages.success(
+            request,
+            _("Vos préférences ont été enregistrées.")
+            if changed
+            else _("Vos préférences n'ont pas changé."),
+        )
+        return HttpResponseRedirect(reverse("notifications:preferences"))
+    return render(request, "notifications/preferences.html", {"form": form})

@@ -318,6 +318,25 @@ MATRIX: dict[str, tuple[Expect, Expect | None]] = {
             "security_officer": 302,
         },
     ),
+    # Everyone sets their own e-mail preferences, nobody anyone else's (there is no user in
+    # the address).
+    "notifications:preferences": (
+        {
+            **ANON_LIKE,
+            "oncologist": 200,
+            "hospital_admin": 200,
+            "platform_admin": 200,
+            "security_officer": 200,
+        },
+        {
+            **ANON_LIKE,
+            "no_charter": 403,
+            "oncologist": 302,
+            "hospital_admin": 302,
+            "platform_admin": 302,
+            "security_officer": 302,
+        },
+    ),
 }
 
 

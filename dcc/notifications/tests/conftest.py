@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from dcc.accounts.choices import Role, StructureIdType, StructureKind
 from dcc.accounts.models import Membership, Structure, User
+from dcc.notifications.tests.smtp_server import SmtpServer, serve_smtp
 from dcc.patients import services as patients
 from dcc.patients.choices import IdentityStatus
 from dcc.patients.models import EmergencyAccess, Patient
@@ -90,3 +92,9 @@ def break_glass(outsider: User, patient: Patient) -> Any:
         )
 
     return start
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[SmtpServer]:
+    """A real SMTP server on a free port of 127.0.0.1, Django's SMTP backend pointed at it."""
+    yield from serve_smtp(settings)

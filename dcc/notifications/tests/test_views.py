@@ -170,3 +170,36 @@ def test_the_unread_count_costs_one_query_and_two_with_patients_to_check(
     with django_assert_num_queries(2):
         assert unread() == 1
         assert unread() == 1
+
+
+PREFERENCES = reverse("notifications:preferences")
+
+
+def test_a_professional_chooses_which_notifications_also_come_by_e_mail(
+    logged_in: Any, oncologist: User
+) -> None:
+    from dcc.notifications import selectors
+
+    client = logged_in(oncologist)
+    page = client.get(PREFERENCES).content.decode()
+    assert 'name="document_added" checked' in page.replace(' id="id_document_added"', "")
+    assert "Toujours envoyé" in page
+    response = client.post(PREFERENCES, {}, follow=True)  # every box unchecked
+    assert "Vos préférences ont été enregistrées." in response.content.decode()
+    assert selectors.email_preferences(oncologist) == {
+        NotificationKind.EMERGENCY_ACCESS: True,  # disabled field: cannot be turned off
+        NotificationKind.DOCUMENT_ADDED: False,
+    }
+    event = AuditEvent.objects.get(action="notification.preferences_changed")
+    assert event.resource_id == str(oncologist.uuid)
+    again = client.post(PREFERENCES, {"emergency_access": ""}, follow=True)
+    assert "Vos préférences n&#x27;ont pas changé." in again.content.decode()
+    assert AuditEvent.objects.filter(action="notification.preferences_changed").count() == 1
+    client.post(PREFERENCES, {"document_added": "on"})
+    assert selectors.email_preferences(oncologist)[NotificationKind.DOCUMENT_ADDED]
+
+
+def test_the_preferences_page_needs_a_login(client: Any) -> None:
+    response = client.get(PREFERENCES)
+    assert response.status_code == 302
+    assert "/login" in response["Location"] or "connexion" in response["Location"]
