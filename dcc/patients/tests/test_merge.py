@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from dcc.accounts.choices import Role
 from dcc.accounts.models import Membership, User
 from dcc.audit.models import AuditEvent
+from dcc.documents.models import Document, StoredBlob
 from dcc.patients import services
 from dcc.patients.choices import CareTeamSource, CaseAccessSource, IdentityStatus
 from dcc.patients.models import (
@@ -169,7 +171,9 @@ OPERATIONS = st.lists(
     max_size=8,
 )
 ATTACHMENTS = st.lists(
-    st.tuples(st.sampled_from(["ipp", "team", "case"]), st.integers(0, 3), st.integers(0, 2)),
+    st.tuples(
+        st.sampled_from(["ipp", "team", "case", "document"]), st.integers(0, 3), st.integers(0, 2)
+    ),
     max_size=10,
 )
 
@@ -183,10 +187,38 @@ def _root(patient_id: int) -> int:
 
 def _placement() -> dict[str, int]:
     rows: dict[str, int] = {}
-    for model in (PatientIdentifier, CareTeamMember, CaseAccess):
-        for uuid, patient_id in model.objects.values_list("uuid", "patient_id"):
-            rows[f"{model.__name__}:{uuid}"] = patient_id
+    for model in (PatientIdentifier, CareTeamMember, CaseAccess, Document):
+        for row_uuid, patient_id in model.objects.values_list("uuid", "patient_id"):
+            rows[f"{model.__name__}:{row_uuid}"] = patient_id
     return rows
+
+
+def _document(patient: Patient, author: User, n: int) -> Document:
+    """A document row as the documents app writes it (its blob row only: placement is what
+    is checked here; the content round trip is in dcc/documents/tests/test_merge_documents.py)."""
+    blob = StoredBlob.objects.create(
+        store="local",
+        key=f"merge-test-{n}-{patient.pk}",
+        kind="text",
+        mime_type="text/plain",
+        size=1,
+        sha256="0" * 64,
+        file_name="note.txt",
+        segment_size=65536,
+        nonce_prefix=b"\0" * 7,
+        key_id="k1",
+        wrapped_key=b"\0" * 40,
+    )
+    return Document.objects.create(
+        patient=patient,
+        set_id=uuid.uuid4(),
+        type_code="60568-3",
+        title=f"Compte rendu {n}",
+        act_date=dt.date(2026, 1, 1),
+        author=author,
+        uploaded_by=author,
+        blob=blob,
+    )
 
 
 @settings(
@@ -227,6 +259,8 @@ def test_merges_and_unmerges_never_lose_anything_attached(
                 CareTeamMember.objects.create(
                     patient=patient, user=helpers[which], source=CareTeamSource.EXPLICIT
                 )
+            elif kind == "document":
+                _document(patient, helpers[which], n)
             elif kind == "case":
                 CaseAccess.objects.create(
                     patient=patient,
