@@ -1,4 +1,5 @@
-"""``dcc seed_demo``: create the demonstration structures, accounts and charter."""
+"""``dcc seed_demo``: create the demonstration structures, accounts, charter, patients and
+their documents."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dcc.accounts import demo
 from dcc.accounts.choices import Role
+from dcc.documents.demo import seed_documents
 
 
 class Command(BaseCommand):
@@ -20,9 +22,14 @@ class Command(BaseCommand):
                 "seed_demo ne s'exécute qu'en mode démonstration (DCC_DEMO=1) ou développement."
             )
         accounts = demo.seed()
+        # After the patients, outside their transaction: each document commits its content to
+        # the blob store before its row, one document at a time.
+        documents = seed_documents()
         self.stdout.write(f"Comptes de démonstration (mot de passe commun : {demo.DEMO_PASSWORD})")
         for account in accounts:
             role = (
                 "Administrateur de la plateforme" if account.superuser else Role(account.role).label
             )
             self.stdout.write(f"  {account.email:<28} {role}")
+        if documents:
+            self.stdout.write(f"Documents de démonstration ajoutés : {len(documents)}")
