@@ -1,48 +1,38 @@
-"""Read uploaded CDA R2 documents safely: parse, summarise, render the narrative as HTML.
-
-Documents come from other systems (CI-SIS volets: fiche RCP, PPS, CR d'anatomopathologie,
-unstructured N1 documents carrying a PDF...) and are untrusted. Parsing refuses any DOCTYPE
-before the parser reads a byte of it, so no entity is ever declared, expanded or fetched and no
-DTD is loaded; the network is off; size and nesting depth are capped. Rendering never uses the
-document's stylesheet: it rebuilds HTML from an allow-list of NarrativeBlock elements (see
-``ALLOWED_TAGS``, ``ALLOWED_ATTRIBUTES`` and ``CSS_CLASSES``), escapes every text node, drops
-every other element (keeping its text) and every other attribute, and visits each node once, so
-its time is linear in the size of the document.
-"""
+"""Rendering a CDA document as an HTML fragment built only from an allow-list (``ALLOWED_TAGS``,
+``ALLOWED_ATTRIBUTES``, ``CSS_CLASSES``): its header, then its sections' narrative, every text
+escaped, every other element dropped for its text, each node visited once."""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Literal, TypeAlias
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext
 from lxml import etree  # type: ignore[import-untyped]
 
+from dcc.documents.cda.header import (
+    CdaSummary,
+    _attr,
+    _child,
+    _children,
+    _distinct,
+    _person_name,
+    _summarise,
+    _text,
+    parse_hl7_time,
+)
+from dcc.documents.cda.parsing import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_SIZE,
+    HL7_V3_NAMESPACE,
+    CdaElement,
+    _hl7,
+    parse_cda,
+)
 from dcc.interop.terminology import oids
-
-# lxml ships no type information: elements cross this module's boundary as ``Any``, and every
-# value read from them is narrowed to ``str`` by the helpers below.
-CdaElement: TypeAlias = Any
-
-HL7_V3_NAMESPACE = "urn:hl7-org:v3"
-# A CI-SIS "self-presenting" document is an XSLT stylesheet carrying the ClinicalDocument in
-# ``data:Contenu``. The stylesheet is never run: only the embedded ClinicalDocument is read.
-XSLT_NAMESPACE = "http://www.w3.org/1999/XSL/Transform"
-CI_SIS_NAMESPACE = "urn:asip-sante:ci-sis"
-
-DEFAULT_MAX_SIZE = 20 * 1024 * 1024
-DEFAULT_MAX_DEPTH = 100
-# Rendering recurses a few Python frames per level of nesting: keep well inside the default
-# recursion limit of 1000 (libxml2 itself stops at 256).
-MAX_DEPTH_CEILING = 150
-
-CdaErrorCode: TypeAlias = Literal["too_large", "not_xml", "doctype", "too_deep", "not_cda"]
 
 # Every tag and attribute ``render_html`` can produce, and every class it can set.
 ALLOWED_TAGS = frozenset(
@@ -82,321 +72,12 @@ _SPAN_VALUE = re.compile(r"[0-9]{1,5}")
 _MAX_HREF_LENGTH = 2048
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 
-_TS = re.compile(
-    r"(?P<year>[0-9]{4})(?P<month>[0-9]{2})?(?P<day>[0-9]{2})?"
-    r"(?P<hour>[0-9]{2})?(?P<minute>[0-9]{2})?(?P<second>[0-9]{2})?"
-    r"(?:\.(?P<fraction>[0-9]{1,6})[0-9]*)?"
-    r"(?P<offset>[+-][0-9]{4})?"
-)
-
 _INS_LABELS = {
     oids.INS_NIR: "INS (NIR)",
     oids.INS_NIA: "INS (NIA)",
     oids.INS_NIR_TEST: "INS (NIR de test)",
     oids.INS_NIR_DEMO: "INS (NIR de démonstration)",
 }
-
-
-class CdaError(Exception):
-    """An uploaded file that cannot be read as a CDA document; ``message`` is for the user."""
-
-    def __init__(self, code: CdaErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code: CdaErrorCode = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class CdaSummary:
-    """What the header of a CDA document says, read without its narrative or attachment."""
-
-    title: str
-    type_code: str
-    type_system: str
-    type_display: str
-    effective_time: datetime | date | None
-    document_id: str
-    set_id: str
-    version: int | None
-    confidentiality: str
-    patient_ids: tuple[str, ...]
-    authors: tuple[str, ...]
-    non_xml_body: tuple[str, str] | None
-
-
-# --- Parsing -----------------------------------------------------------------------------------
-
-
-class _DoctypeFound(Exception):
-    pass
-
-
-class _RootReached(Exception):
-    pass
-
-
-class _PrologProbe:
-    """Parser target that stops at the DOCTYPE or at the root element, whichever comes first.
-
-    libxml2 announces a DOCTYPE before it reads the internal subset, so raising here refuses
-    entity declarations (billion laughs, external entities) before any is read.
-    """
-
-    def doctype(self, name: object, public_id: object, system_url: object) -> None:
-        raise _DoctypeFound
-
-    def start(self, tag: object, attrib: object) -> None:
-        raise _RootReached
-
-    def close(self) -> None:
-        return None
-
-
-def _hardened_parser(target: object = None) -> Any:
-    return etree.XMLParser(
-        target=target,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        collect_ids=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
-def parse_cda(
-    data: bytes, *, max_size: int = DEFAULT_MAX_SIZE, max_depth: int = DEFAULT_MAX_DEPTH
-) -> CdaElement:
-    """Parse untrusted bytes and return the ``ClinicalDocument`` element.
-
-    Refuses input over ``max_size`` bytes, anything with a DOCTYPE, nesting deeper than
-    ``max_depth`` elements, and any root other than HL7 v3 ``ClinicalDocument`` (or the CI-SIS
-    self-presenting wrapper around one). Comments and processing instructions (such as
-    ``xml-stylesheet``) are dropped at parse time.
-    """
-    if not isinstance(data, bytes):
-        raise TypeError("parse_cda expects bytes")
-    if not 1 <= max_depth <= MAX_DEPTH_CEILING:
-        raise ValueError(f"max_depth must be between 1 and {MAX_DEPTH_CEILING}")
-    if len(data) > max_size:
-        raise _error("too_large", size=_format_size(max_size))
-    _refuse_doctype(data)
-    try:
-        root = etree.fromstring(data, _hardened_parser())
-    except etree.XMLSyntaxError as exc:
-        if "depth" in str(exc).lower():
-            raise _error("too_deep", depth=max_depth) from exc
-        raise _error("not_xml") from exc
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise _error("doctype")  # Unreachable after the probe; kept as a second lock.
-    _check_depth(root, max_depth)
-    return _clinical_document(root)
-
-
-def _refuse_doctype(data: bytes) -> None:
-    try:
-        etree.fromstring(data, _hardened_parser(_PrologProbe()))
-    except _RootReached:
-        return
-    except _DoctypeFound:
-        raise _error("doctype") from None
-    except etree.XMLSyntaxError as exc:
-        raise _error("not_xml") from exc
-    raise _error("not_xml")  # A prolog without any element.
-
-
-def _check_depth(root: CdaElement, max_depth: int) -> None:
-    # One location step per level: libxml2 visits each element once, in C.
-    below_limit = "/" + "/".join(["*"] * (max_depth + 1))
-    if root.xpath(f"boolean({below_limit})") is True:
-        raise _error("too_deep", depth=max_depth)
-
-
-def _clinical_document(root: CdaElement) -> CdaElement:
-    if root.tag == _hl7("ClinicalDocument"):
-        return root
-    if root.tag in (f"{{{XSLT_NAMESPACE}}}stylesheet", f"{{{XSLT_NAMESPACE}}}transform"):
-        documents = [
-            document
-            for content in root.iterchildren(f"{{{CI_SIS_NAMESPACE}}}Contenu")
-            for document in content.iterchildren(_hl7("ClinicalDocument"))
-        ]
-        if len(documents) == 1:
-            return documents[0]
-    raise _error("not_cda")
-
-
-def _format_size(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} Mo" if size >= 1024 * 1024 else f"{max(size // 1024, 1)} ko"
-
-
-_MESSAGES: dict[CdaErrorCode, str] = {
-    "too_large": gettext_noop("Le fichier dépasse la taille maximale de %(size)s."),
-    "not_xml": gettext_noop("Ce fichier n'est pas un document XML lisible."),
-    "doctype": gettext_noop(
-        "Ce fichier XML contient une déclaration DOCTYPE, refusée par sécurité : un document CDA n'en a pas besoin."
-    ),
-    "too_deep": gettext_noop(
-        "Ce document est imbriqué trop profondément (plus de %(depth)d niveaux)."
-    ),
-    "not_cda": gettext_noop(
-        "Ce fichier XML n'est pas un document CDA : l'élément ClinicalDocument (HL7 v3) est attendu."
-    ),
-}
-
-
-def _error(code: CdaErrorCode, **params: object) -> CdaError:
-    message = gettext(_MESSAGES[code])
-    return CdaError(code, message % params if params else message)
-
-
-# --- Reading the header -----------------------------------------------------------------------
-
-
-def _hl7(name: str) -> str:
-    return f"{{{HL7_V3_NAMESPACE}}}{name}"
-
-
-def _child(element: CdaElement | None, *path: str) -> CdaElement | None:
-    """The first element down ``path`` (HL7 v3 local names), or None."""
-    for name in path:
-        if element is None:
-            return None
-        element = element.find(_hl7(name))
-    return element
-
-
-def _children(element: CdaElement | None, name: str) -> list[CdaElement]:
-    return [] if element is None else list(element.iterchildren(_hl7(name)))
-
-
-def _attr(element: CdaElement | None, name: str) -> str:
-    value = None if element is None else element.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _text(element: CdaElement | None) -> str:
-    """The element's text content with whitespace collapsed."""
-    if element is None:
-        return ""
-    return " ".join("".join(t for t in element.itertext() if isinstance(t, str)).split())
-
-
-def _instance_id(element: CdaElement | None) -> str:
-    root, extension = _attr(element, "root"), _attr(element, "extension")
-    return f"{root}^{extension}" if root and extension else root or extension
-
-
-def _distinct(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(value for value in values if value))
-
-
-def _name_parts(name: CdaElement, part: str) -> list[str]:
-    # French names repeat parts with qualifiers (BR: birth name, CL: used name): prefer the
-    # unqualified parts, then the birth name, so each person reads once.
-    elements = _children(name, part)
-    chosen = (
-        [e for e in elements if not _attr(e, "qualifier")]
-        or [e for e in elements if "BR" in _attr(e, "qualifier").split()]
-        or elements
-    )
-    return _distinct(_text(e) for e in chosen)
-
-
-def _person_name(name: CdaElement | None) -> str:
-    if name is None:
-        return ""
-    parts = _name_parts(name, "given") + _name_parts(name, "family")
-    return " ".join(parts) if parts else _text(name)
-
-
-def parse_hl7_time(value: str) -> datetime | date | None:
-    """Read an HL7 v3 TS (``YYYYMMDD[HH[MM[SS[.S+]]]][+/-ZZZZ]``).
-
-    A date without a time gives a ``date``; a time gives a ``datetime``, aware when an offset is
-    given. Coarser than a day, or not a valid TS: None.
-    """
-    match = _TS.fullmatch(value.strip())
-    if match is None or match["day"] is None:
-        return None
-    if match["fraction"] is not None and match["second"] is None:
-        return None
-    try:
-        day = date(int(match["year"]), int(match["month"]), int(match["day"]))
-        if match["hour"] is None:
-            return day
-        tz = None
-        if match["offset"] is not None:
-            sign = -1 if match["offset"][0] == "-" else 1
-            hours, minutes = int(match["offset"][1:3]), int(match["offset"][3:5])
-            if minutes >= 60:
-                return None
-            tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-        clock = time(
-            int(match["hour"]),
-            int(match["minute"] or 0),
-            int(match["second"] or 0),
-            int((match["fraction"] or "0").ljust(6, "0")),
-        )
-        return datetime.combine(day, clock, tzinfo=tz)
-    except ValueError:
-        return None
-
-
-def _version(element: CdaElement | None) -> int | None:
-    value = _attr(element, "value")
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
-
-
-def _summarise(document: CdaElement) -> CdaSummary:
-    code = _child(document, "code")
-    return CdaSummary(
-        title=_text(_child(document, "title")),
-        type_code=_attr(code, "code"),
-        type_system=_attr(code, "codeSystem"),
-        type_display=_attr(code, "displayName"),
-        effective_time=parse_hl7_time(_attr(_child(document, "effectiveTime"), "value")),
-        document_id=_instance_id(_child(document, "id")),
-        set_id=_instance_id(_child(document, "setId")),
-        version=_version(_child(document, "versionNumber")),
-        confidentiality=_attr(_child(document, "confidentialityCode"), "code"),
-        patient_ids=tuple(
-            _distinct(
-                _instance_id(identifier)
-                for record_target in _children(document, "recordTarget")
-                for identifier in _children(_child(record_target, "patientRole"), "id")
-            )
-        ),
-        authors=tuple(
-            _distinct(
-                _person_name(_child(author, "assignedAuthor", "assignedPerson", "name"))
-                for author in _children(document, "author")
-            )
-        ),
-        non_xml_body=_non_xml_body(document),
-    )
-
-
-def _non_xml_body(document: CdaElement) -> tuple[str, str] | None:
-    text = _child(document, "component", "nonXMLBody", "text")
-    if _child(document, "component", "nonXMLBody") is None:
-        return None
-    # The CDA defaults of an ED: plain text, not encoded.
-    return (_attr(text, "mediaType") or "text/plain", _attr(text, "representation") or "TXT")
-
-
-def summarise(
-    data: bytes, *, max_size: int = DEFAULT_MAX_SIZE, max_depth: int = DEFAULT_MAX_DEPTH
-) -> CdaSummary:
-    """Parse ``data`` safely (see ``parse_cda``) and read its header."""
-    return _summarise(parse_cda(data, max_size=max_size, max_depth=max_depth))
-
-
-# --- Rendering --------------------------------------------------------------------------------
 
 
 def _escape(text: str) -> str:

@@ -1,0 +1,276 @@
+"""The PDF scanner: watched names outside stream data and in object streams, FlateDecode
+streams inflated as they stream by (``_Inflater``) within ``MAX_INFLATED``, the end marker."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator
+
+from dcc.documents import inspection
+from dcc.documents.inspection.scanner import _MARKUP, _SPACE, _Scanner, _skip
+from dcc.documents.inspection.verdicts import INFLATE_BLOCK, SNIFF_BYTES, ZIP_REACH, Kind
+
+_DELIMITER = rb"[\x00\t\n\x0c\r ()<>\[\]{}/%]"
+_PDF_NAME = re.compile(
+    rb"/(?P<name>JavaScript|JS|EmbeddedFiles?|RichMedia[A-Za-z]{0,32}|XFA|Launch|OpenAction|AA"
+    rb"|Encrypt|ObjStm|First)(?=" + _DELIMITER + rb")"
+)
+_PDF_ESCAPE = re.compile(rb"#[0-9A-Fa-f]{2}")
+_PDF_ESCAPED_NAME = re.compile(rb"/[^\x00\t\n\x0c\r ()<>\[\]{}/%]{1,100}")
+_PDF_STREAM = re.compile(rb">>[\x00\t\n\x0c\r ]{0,32}stream(?:\r\n|\n|\r(?=[^\n]))")
+_PDF_ENDOBJ = re.compile(rb"endobj")
+_PDF_CODES = {
+    b"JavaScript": "pdf_javascript",
+    b"JS": "pdf_javascript",
+    b"EmbeddedFile": "pdf_embedded_file",
+    b"EmbeddedFiles": "pdf_embedded_file",
+    b"Launch": "pdf_launch",
+    b"XFA": "pdf_xfa",
+    b"Encrypt": "pdf_encrypted",
+    b"OpenAction": "pdf_open_action",
+    b"AA": "pdf_additional_actions",
+}
+_PDF_FLAGS = frozenset({"pdf_open_action", "pdf_additional_actions"})
+_PDF_SEQUENTIAL = frozenset({b"JS", b"AA", b"ObjStm", b"First"})
+_PDF_SYNTAX = bytes(range(0x20, 0x7F)) + b"\t\n\x0c\r"
+_PDF_SKIP = re.compile(rb"(?:[\x00\t\n\x0c\r ]|%[^\r\n]*[\r\n])*")
+_PDF_NUMBER = re.compile(rb"[+\-]?[0-9.]+")
+_PDF_DELIMITERS = b"\x00\t\n\x0c\r ()<>[]{}/%"
+_PDF_OBJECT_STARTS = (b"<", b"[", b"(", b"/", b"true", b"false", b"null")
+
+
+# PDF: outside stream data, in a stream being inflated, in a stream skipped until endstream.
+_OUTSIDE, _INFLATE, _SKIP = "outside", "inflate", "skip"
+
+
+class _PdfScanner(_Scanner):
+    kind = Kind.PDF
+    keep_last = ZIP_REACH
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mode = _OUTSIDE
+        self._cursor = 0  # the structure is read up to here
+        self._certain = 0  # the structure read so far depends on bytes up to here
+        self._last_event = -1
+        self._hinted = False  # /ObjStm or /First since the last endobj: an object stream
+        self._stream: _Inflater | None = None
+        self._inflated = 0
+
+    def scan(self, window: bytes, base: int, fresh: int, final: bool) -> int:
+        self.find_eicar(window, base)
+        self.find_zip(window, base)
+        if base < SNIFF_BYTES:
+            match = _MARKUP.search(window, 0, SNIFF_BYTES - base + 64)
+            if match and base + match.start() < SNIFF_BYTES:
+                self.report(base + match.end(), "polyglot")
+        events: list[tuple[int, int, bytes]] = []
+        for start, offset, name in _pdf_names(window, final):
+            if name in _PDF_SEQUENTIAL and offset > 0:
+                events.append((start, offset, name))
+            else:
+                self._name(base + abs(offset), name, escaped=offset < 0)
+        events += ((m.start(), m.end() + 1, b"stream") for m in _PDF_STREAM.finditer(window))
+        events += ((m.start(), m.end(), b"endobj") for m in _PDF_ENDOBJ.finditer(window))
+        events.sort()
+        self._walk(window, base, final, events)
+        return self._cursor - 32
+
+    def _name(self, offset: int, name: bytes, *, escaped: bool) -> None:
+        code = "pdf_rich_media" if name.startswith(b"RichMedia") else _PDF_CODES.get(name)
+        if code is None and escaped and name in (b"ObjStm", b"First"):
+            code = "pdf_object_stream"
+        if code in _PDF_FLAGS:
+            self.flags.add(code)
+        elif code is not None:
+            self.report(offset, code)
+
+    def _walk(
+        self, window: bytes, base: int, final: bool, events: list[tuple[int, int, bytes]]
+    ) -> None:
+        end = base + len(window)
+        position = self._cursor
+        index = 0
+        while True:
+            if self._mode == _OUTSIDE:
+                while index < len(events) and (
+                    base + events[index][0] < position
+                    or base + events[index][0] <= self._last_event
+                ):
+                    index += 1
+                if index == len(events):
+                    self._cursor = end if final else max(position, end - 64)
+                    return
+                start, offset, name = events[index]
+                self._last_event = base + start
+                if name == b"stream":
+                    # The data starts after the end of line; the offset includes one byte more.
+                    position = base + offset - 1
+                    self._certain = max(self._certain, base + offset)
+                    self._stream = _Inflater(hinted=self._hinted)
+                    self._hinted = False
+                    self._mode = _INFLATE
+                elif name == b"endobj":
+                    self._hinted = False
+                elif name in (b"ObjStm", b"First"):
+                    self._hinted = True
+                elif len(window[max(0, start - 32) : start].translate(None, _PDF_SYNTAX)) <= 4:
+                    # Among PDF syntax, not in binary data that stream detection missed.
+                    self._name(max(self._certain, base + offset), name, escaped=False)
+            elif self._mode == _SKIP:
+                at = window.find(b"endstream", position - base)
+                if at < 0:
+                    self._cursor = end if final else max(position, end - 8)
+                    return
+                position = base + at + 9
+                self._certain = max(self._certain, position)
+                self._mode = _OUTSIDE
+            else:
+                block_end = min((position // INFLATE_BLOCK + 1) * INFLATE_BLOCK, end)
+                if position == end or (block_end % INFLATE_BLOCK and not final):
+                    self._cursor = position
+                    return
+                position = self._inflate(
+                    window[position - base : block_end - base], position, block_end
+                )
+                if self.issue is not None and self.issue[0] <= block_end:
+                    self._cursor = end
+                    return
+
+    def _inflate(self, block: bytes, position: int, block_end: int) -> int:
+        """Feed one block to the stream being inflated; return where reading goes on."""
+        stream = self._stream
+        assert stream is not None  # noqa: S101 - set whenever the mode is _INFLATE
+        # The limit is read from the package at each use: it is set there (tests lower it).
+        status, used = stream.feed(block, inspection.MAX_INFLATED - self._inflated)
+        self._inflated += stream.produced
+        stream.produced = 0
+        self._certain = max(self._certain, block_end)
+        self.flags |= stream.flags
+        if stream.issue:
+            self.report(block_end, stream.issue)
+        elif status == "limit":
+            self.report(block_end, "pdf_inflate_limit")
+        elif status == "hidden" or (status == "error" and stream.hinted):
+            self.report(block_end, "pdf_object_stream")
+        elif status == "eof":
+            self._mode = _OUTSIDE
+            self._stream = None
+        elif status in ("skip", "error"):
+            self._mode = _SKIP
+            self._stream = None
+        return position + used
+
+    def close(self) -> None:
+        self.close_zip()
+        if self._mode == _INFLATE:
+            self.report(self.end + 1, "pdf_truncated")
+        if not self.last[-1024:].rstrip(_SPACE).endswith(b"%%EOF"):
+            self.report(self.end + 1, "pdf_truncated")
+
+
+def _pdf_names(window: bytes, final: bool) -> Iterator[tuple[int, int, bytes]]:
+    """The watched names in a window: (start, offset where known, decoded name). The offset is
+    negative for a name spelt with ``#xx`` escapes."""
+    for match in _PDF_NAME.finditer(window):
+        yield match.start(), match.end() + 1, match["name"]
+    done = -1
+    for escape in _PDF_ESCAPE.finditer(window):
+        start = window.rfind(b"/", max(0, escape.start() - 64), escape.start())
+        if start <= done:
+            continue
+        name = _PDF_ESCAPED_NAME.match(window, start)
+        if name is None or name.end() <= escape.start():
+            continue
+        done = start
+        after = window[name.end() : name.end() + 1]
+        if (after and after not in _PDF_DELIMITERS) or (not after and not final):
+            continue
+        decoded = _PDF_ESCAPE.sub(lambda h: bytes.fromhex(h[0][1:].decode()), name[0][1:])
+        if decoded in _PDF_CODES or decoded in _PDF_SEQUENTIAL or decoded.startswith(b"RichMedia"):
+            yield start, -(name.end() + 1), decoded
+
+
+class _Inflater:
+    """One FlateDecode stream of a PDF, inflated as far as needed to see the objects in it."""
+
+    def __init__(self, *, hinted: bool) -> None:
+        self.hinted = hinted
+        self.issue: str | None = None
+        self.flags: set[str] = set()
+        self.produced = 0
+        self._zlib = zlib.decompressobj()
+        self._full = False
+        self._probe = b""
+        self._tail = b""
+
+    def feed(self, block: bytes, budget: int) -> tuple[str, int]:
+        """Status (more, eof, skip, hidden, error, limit) and the bytes of block used."""
+        data = block
+        try:
+            while True:
+                step = INFLATE_BLOCK if self._full else SNIFF_BYTES
+                out = self._zlib.decompress(data, step)
+                data = self._zlib.unconsumed_tail
+                eof = self._zlib.eof
+                produced = len(out)
+                self.produced += produced
+                if not self._full:
+                    self._probe += out
+                    looks = _object_stream_like(self._probe)
+                    if looks is None and (eof or len(self._probe) >= SNIFF_BYTES):
+                        looks = True  # only white space or comments so far: read it all
+                    if looks is None:
+                        out = b""
+                    elif looks:
+                        self._full = True
+                        out, self._probe = self._probe, b""
+                    elif self.hinted:
+                        return "hidden", 0
+                    elif eof:
+                        return "eof", len(block) - len(self._zlib.unused_data)
+                    else:
+                        return "skip", len(block) - len(data)
+                if out or eof:
+                    self._names(out, final=eof)
+                if eof:
+                    return "eof", len(block) - len(self._zlib.unused_data)
+                if self.issue:
+                    return "issue", 0
+                if self.produced > budget:
+                    return "limit", 0
+                if not data and produced < step:
+                    return "more", len(block)
+        except zlib.error:
+            return "error", 0
+
+    def _names(self, out: bytes, *, final: bool) -> None:
+        window = self._tail + out
+        for _start, _offset, name in _pdf_names(window, final):
+            code = "pdf_rich_media" if name.startswith(b"RichMedia") else _PDF_CODES.get(name)
+            if code in _PDF_FLAGS:
+                self.flags.add(code)
+            elif code is not None:
+                self.issue = self.issue or code
+        self._tail = window[-128:]
+
+
+def _object_stream_like(data: bytes) -> bool | None:
+    """Whether inflated data starts as readers parse an object stream: integers (pairs of
+    object number and offset; white space and comments allowed), then the first object.
+    ``None`` while it cannot be told yet. Page contents (``1 0 0 1 0 0 cm``, ``q``, ``BT``),
+    images and fonts do not."""
+    at = count = 0
+    while count < 256:
+        at = _skip(_PDF_SKIP, data, at)
+        if len(data) - at < 6 or data[at] == 0x25:  # more is needed, or a comment is open
+            return None
+        number = _PDF_NUMBER.match(data, at)
+        if number is not None and number.end() == len(data):
+            return None
+        if number is None or data[number.end()] not in _PDF_DELIMITERS:
+            return count >= 2 and data.startswith(_PDF_OBJECT_STARTS, at)
+        at = number.end()
+        count += 1
+    return True
