@@ -586,16 +586,18 @@ def test_rendering_time_grows_linearly() -> None:
         return cda().replace(b"<structuredBody>", b"<structuredBody>" + section.encode() * sections)
 
     def best_time(data: bytes) -> float:
+        # CPU time of this process, best of five: other processes on a loaded machine (CI runs
+        # two suites side by side) barely move it, unlike the wall clock.
         timings = []
-        for _ in range(3):
-            started = time.perf_counter()
+        for _ in range(5):
+            started = time.process_time()
             render_html(data)
-            timings.append(time.perf_counter() - started)
+            timings.append(time.process_time() - started)
         return min(timings)
 
     small, large = document(100), document(400)
     ratio = best_time(large) / best_time(small)
-    assert ratio < 8, ratio  # Four times the input; quadratic would be about 16.
+    assert ratio < 10, ratio  # Four times the input; quadratic would be about 16.
 
 
 # --- Official CI-SIS examples (only where ../shared exists) ------------------------------------
