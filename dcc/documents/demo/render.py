@@ -31,8 +31,8 @@ from dcc.patients.choices import InsKind
 from dcc.patients.communes import commune_name
 from dcc.patients.models import Patient
 
-# The CDA R2 model identifier every ClinicalDocument carries (HL7 CDA R2, POCD_HD000040).
-CDA_TYPE_ID = ("2.16.840.1.113883.1.3", "POCD_HD000040")
+# The CDA R2 model identifier every ClinicalDocument carries.
+CDA_TYPE_ID = (oids.HL7_CDA_R2_TYPE_ID, oids.HL7_CDA_R2_TYPE_ID_EXTENSION)
 
 INS_ROOTS = {
     InsKind.NIR: oids.INS_NIR,

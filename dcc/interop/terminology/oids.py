@@ -21,3 +21,7 @@ INS_NIR = "1.2.250.1.213.1.4.8"
 INS_NIA = "1.2.250.1.213.1.4.9"
 INS_NIR_TEST = "1.2.250.1.213.1.4.10"
 INS_NIR_DEMO = "1.2.250.1.213.1.4.11"
+
+# The CDA R2 model identifier every ClinicalDocument carries (typeId root and extension).
+HL7_CDA_R2_TYPE_ID = "2.16.840.1.113883.1.3"
+HL7_CDA_R2_TYPE_ID_EXTENSION = "POCD_HD000040"
