@@ -28,7 +28,7 @@ from dcc.documents.models import Document
 from dcc.patients import services as patient_services
 from dcc.patients.models import Patient, PatientIdentifier
 
-__all__ = ["seed_documents"]
+__all__ = ["pdf_available", "seed_documents"]
 
 
 class _Seeder:
@@ -115,7 +115,10 @@ class _Seeder:
             written_date=self.dates.day(spec.written_days_ago or spec.act_days_ago),
             version_note=version_note,
         )
-        data = render.cda(rendering) if spec.cda else render.pdf(rendering)
+        try:
+            data = render.cda(rendering) if spec.cda else render.pdf(rendering)
+        except render.PdfUnavailable:
+            return None  # a machine without Pango: the demo runs without these PDFs
         content = PendingContent(
             file_name=spec.file_name, declared=Kind.CDA if spec.cda else Kind.PDF
         )
@@ -152,5 +155,17 @@ class _Seeder:
 
 def seed_documents(*, today: dt.date | None = None) -> list[Document]:
     """File the demonstration documents not yet in the demo patients' records (the demo
-    accounts and patients must exist); return the versions added."""
+    accounts and patients must exist); return the versions added.
+
+    On a machine where WeasyPrint cannot load Pango (``pdf_available()`` is false), the PDFs
+    are left out, with the versions and cancellations that build on them."""
     return _Seeder(today or timezone.localdate()).seed()
+
+
+def pdf_available() -> bool:
+    """Whether this machine can draw the demo PDFs (WeasyPrint finds Pango and HarfBuzz)."""
+    try:
+        import weasyprint  # type: ignore[import-untyped]  # noqa: F401
+    except OSError:
+        return False
+    return True

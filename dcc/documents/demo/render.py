@@ -140,9 +140,16 @@ def _type(code: str) -> Concept:
     return concept
 
 
+class PdfUnavailable(Exception):
+    """WeasyPrint cannot load the system libraries it draws with (Pango, HarfBuzz)."""
+
+
 def pdf(rendering: Rendering) -> bytes:
     """The PDF: self-contained HTML, nothing fetched (no URL allowed), system fonts."""
-    import weasyprint  # type: ignore[import-untyped]  # Pango is loaded on import: only here.
+    try:
+        import weasyprint  # type: ignore[import-untyped]  # Pango is loaded on import: only here.
+    except OSError as error:  # the Python package is there, the system library is not
+        raise PdfUnavailable(str(error)) from None
 
     spec = rendering.spec
     address, phone = ADDRESSES[rendering.structure_key]

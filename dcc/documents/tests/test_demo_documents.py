@@ -298,3 +298,16 @@ def test_the_demo_pdf_layout_prints_the_identity_and_says_it_is_fictitious(
     assert "M. DUPONT Jean Pierre" in html and "02/11/1948" in html
     assert render.ins_text(person) in html and "INS-NIR de démonstration" in html
     assert "CHU-100002" in html
+
+
+def test_without_pango_the_demo_files_its_cda_documents_only(
+    monkeypatch: pytest.MonkeyPatch, document_dir: Path
+) -> None:
+    def no_pango(rendering: render.Rendering) -> bytes:
+        raise render.PdfUnavailable("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(render, "pdf", no_pango)
+    accounts_demo.seed()
+    added = seed_documents()
+    assert added
+    assert {document.blob.kind for document in added} == {"cda"}

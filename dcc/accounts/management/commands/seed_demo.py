@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dcc.accounts import demo
 from dcc.accounts.choices import Role
-from dcc.documents.demo import seed_documents
+from dcc.documents.demo import pdf_available, seed_documents
 
 
 class Command(BaseCommand):
@@ -33,3 +33,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {account.email:<28} {role}")
         if documents:
             self.stdout.write(f"Documents de démonstration ajoutés : {len(documents)}")
+        if not pdf_available():
+            self.stderr.write(
+                "Comptes rendus PDF de démonstration non générés : WeasyPrint ne trouve pas "
+                "Pango (apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)."
+            )
