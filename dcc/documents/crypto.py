@@ -95,7 +95,7 @@ class SegmentEncryptor:
     def header(self) -> bytes:
         return HEADER.pack(MAGIC, FORMAT_VERSION, self.segment_size, self.nonce_prefix)
 
-    def _seal(self, segment: bytes, last: bool) -> bytes:
+    def _seal(self, segment: bytes | bytearray | memoryview, last: bool) -> bytes:
         sealed = self._aead.encrypt(
             _nonce(self.nonce_prefix, self._index, last), segment, self._aad
         )
@@ -108,22 +108,24 @@ class SegmentEncryptor:
         if not self._header_sent:
             self._header_sent = True
             yield self.header()
-        self._buffer += data
+        buffer = self._buffer
+        buffer += data
         size = self.segment_size
-        if len(self._buffer) > size:
-            view = memoryview(self._buffer)
+        if len(buffer) > size:
             start = 0
-            while len(self._buffer) - start > size:
-                yield self._seal(bytes(view[start : start + size]), last=False)
-                start += size
-            view.release()
-            del self._buffer[:start]
+            # Segments are sealed straight from the buffer (no copy); it is resized only once
+            # the view is released.
+            with memoryview(buffer) as view:
+                while len(buffer) - start > size:
+                    yield self._seal(view[start : start + size], last=False)
+                    start += size
+            del buffer[:start]
 
     def finish(self) -> Iterator[bytes]:
         if not self._header_sent:
             self._header_sent = True
             yield self.header()
-        yield self._seal(bytes(self._buffer), last=True)
+        yield self._seal(self._buffer, last=True)
         self._buffer.clear()
 
 
