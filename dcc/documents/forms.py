@@ -49,7 +49,9 @@ class DocumentForm(forms.Form):
     type_code = forms.ChoiceField(label=_("Type de document"), choices=())
     title = forms.CharField(label=_("Titre"), max_length=255)
     act_date = forms.DateField(
-        label=_("Date de l'acte"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date de l'acte"),
+        # <input type="date"> takes ISO dates only, whatever the language of the page.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     author = forms.ModelChoiceField(
         label=_("Auteur"),
@@ -152,10 +154,14 @@ class FilterForm(forms.Form):
     author = forms.UUIDField(required=False, widget=forms.HiddenInput)
     structure = forms.UUIDField(required=False, widget=forms.HiddenInput)
     since = forms.DateField(
-        label=_("Depuis le"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Depuis le"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     until = forms.DateField(
-        label=_("Jusqu'au"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Jusqu'au"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     cancelled = forms.BooleanField(label=_("Afficher les documents annulés"), required=False)
 

@@ -14,10 +14,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from dcc.accounts.models import Structure, User
@@ -190,10 +191,16 @@ def _notify_care_team(actor: User, patient: Patient, document: Document) -> None
         return
     concept = value_sets.document_type(document.type_code)
     kind = concept.display if concept is not None else document.title
+    # Stored once for every recipient: written in the platform's language, not the actor's.
+    with translation.override(settings.LANGUAGE_CODE):
+        if document.version > 1:
+            title = _("Nouvelle version : %(kind)s") % {"kind": kind}
+        else:
+            title = _("Nouveau document : %(kind)s") % {"kind": kind}
     notify(
         recipients=recipients,
         kind=NotificationKind.DOCUMENT_ADDED,
-        title=_("Nouveau document : %(kind)s") % {"kind": kind},
+        title=title,
         link=reverse("documents:detail", kwargs={"uuid": patient.uuid, "document": document.uuid}),
         patient=patient,
         actor=actor_of(actor),
