@@ -67,7 +67,7 @@ def check_metric(metric: dict[str, Any]) -> None:
     assert isinstance(metric["value"], int | float) and metric["value"] > 0, metric
     assert isinstance(metric["baseline"], int | float) and metric["baseline"] > 0, metric
     assert math.isclose(metric["ratio"], metric["value"] / metric["baseline"], rel_tol=1e-9)
-    assert metric["unit"] in {"µs", "events/s", "queries"}
+    assert metric["unit"] in {"µs", "events/s", "queries", "MB/s", "docs/s", "MiB"}
     goal = metric["goal"]
     if goal is None:
         assert metric["met"] is None

@@ -17,7 +17,9 @@ from bench.tests.test_harness import check_metric
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_scenario(tmp_path: Path, name: str, *extra: str) -> tuple[dict[str, Any], str]:
+def run_scenario(
+    tmp_path: Path, name: str, *extra: str, scale: str = "1500"
+) -> tuple[dict[str, Any], str]:
     report = tmp_path / "report.json"
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
@@ -30,7 +32,7 @@ def run_scenario(tmp_path: Path, name: str, *extra: str) -> tuple[dict[str, Any]
             "bench",
             name,
             "--scale",
-            "1500",
+            scale,
             "--repeat",
             "2",
             *extra,
