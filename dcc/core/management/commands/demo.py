@@ -1,7 +1,11 @@
-"""``dcc demo``: migrate the embedded database, seed the demo and serve it on 127.0.0.1:8000."""
+"""``dcc demo``: migrate the embedded database, seed the demo and serve it on 127.0.0.1:8000,
+with a task worker beside the server (notification e-mails, printed on the console in demo
+mode, go through it as they would in production)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +21,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-serve", action="store_true", help="Préparer sans lancer le serveur."
         )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Ne pas lancer le traitement des tâches de fond (e-mails de notification).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO:
@@ -28,4 +37,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Démonstration : http://127.0.0.1:{options['port']}/  (Ctrl-C pour arrêter)"
         )
-        call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
+        worker = None if options["no_worker"] else self.start_worker()
+        try:
+            call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=10)
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        """``db_worker`` in a child process with the same settings (the environment is
+        inherited: DCC_DEMO, DJANGO_SETTINGS_MODULE, DCC_DATA_DIR)."""
+        self.stdout.write("Tâches de fond : e-mails de notification affichés ci-dessous.")
+        return subprocess.Popen([sys.executable, "-m", "django", "db_worker"])
