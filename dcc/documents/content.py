@@ -5,7 +5,12 @@ Writing (``PendingContent``): each chunk received is inspected (type decided by 
 limit), hashed (SHA-256 of the clear content), encrypted (``crypto``) and written to the blob
 store, so that memory stays within a segment whatever the size and no clear byte ever touches
 a disk. ``commit`` makes the blob durable (fsync, or a completed S3 upload) — the caller then
-records the document in the database; ``abort`` leaves nothing behind.
+records the document in the database; ``abort`` leaves nothing behind. On the local store a
+committed blob waits in the store's temporary area until ``settle`` (or ``abort``, which settles
+a committed blob) finds whether the database recorded it: it is then put in its place, or
+dropped. A crash in between leaves it in the temporary area, where
+``scrub.recover_interrupted_writes`` settles it the same way: outside that area, the store only
+holds recorded blobs.
 
 Reading (``open_verified``): a blob is decrypted and hashed in full, and checked against the
 hash and size recorded at upload, before the first byte is served. Small contents are kept
@@ -17,19 +22,25 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import os
 import re
 import unicodedata
 import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from dcc.documents import crypto
 from dcc.documents.inspection import Inspector, Kind, RejectedContent, Verdict
 from dcc.documents.models import StoredBlob
 from dcc.documents.storage.base import BlobStore, BlobStoreError, BlobWriter
+from dcc.documents.storage.local import LocalBlobWriter
+
+logger = logging.getLogger(__name__)
 
 # Contents up to this size are kept in memory after the verification pass.
 KEEP_VERIFIED_BYTES = 8 * 1024 * 1024
@@ -109,6 +120,8 @@ class PendingContent:
         self._writer: BlobWriter | None = self.store.create(self.key)
         self._finished: ReceivedContent | None = None
         self._committed = False
+        self._staged: LocalBlobWriter | None = None
+        self._unsettled: weakref.finalize[[LocalBlobWriter], PendingContent] | None = None
 
     def feed(self, chunk: bytes) -> None:
         """Inspect, hash, encrypt and write one chunk; ``RejectedContent`` aborts the blob."""
@@ -161,25 +174,69 @@ class PendingContent:
         return self._finished
 
     def commit(self) -> StoredBlob:
-        """Make the blob durable; the caller records it in the database next."""
+        """Make the blob durable; the caller records it in the database next, then calls
+        ``settle`` (or ``abort``)."""
         received = self.finish()
         writer = self._writer
         if writer is None:
             raise BlobStoreError("content already aborted")
-        writer.commit()
+        if isinstance(writer, LocalBlobWriter):
+            writer.stage()
+            self._staged = writer
+            # Dropped unsettled by its caller: kept, as a plain commit would. Not at the
+            # interpreter's exit, where the caller's record may have died with the process:
+            # ``scrub.recover_interrupted_writes`` decides then.
+            self._unsettled = weakref.finalize(self, _publish_unsettled, writer)
+            self._unsettled.atexit = False  # type: ignore[misc]  # typeshed: empty __slots__
+        else:
+            writer.commit()
         self._committed = True
         self._writer = None
         return received.blob
 
+    def settle(self) -> None:
+        """The caller's database work is over: keep the committed blob if a row records it,
+        drop it otherwise. Nothing to do before ``commit``, after ``settle``, or on S3."""
+        staged, self._staged = self._staged, None
+        if staged is None:
+            return
+        if self._unsettled is not None:
+            self._unsettled.detach()
+        try:
+            recorded = StoredBlob.objects.filter(store=self.store.kind, key=self.key).exists()
+        except DatabaseError:
+            # A broken transaction: ``scrub.recover_interrupted_writes`` decides later; the
+            # blob stays readable under its key meanwhile.
+            staged.release()
+            logger.warning("documents: blob %s left to the recovery", self.uuid)
+            return
+        try:
+            if recorded:
+                staged.publish()
+            else:
+                staged.discard()
+        except (OSError, BlobStoreError) as error:
+            logger.error("documents: blob %s not settled: %s", self.uuid, type(error).__name__)
+
     def abort(self) -> None:
-        """Drop the blob (no-op once committed)."""
+        """Drop the blob; once committed, ``settle`` it (kept only if a row records it)."""
+        if self._committed:
+            self.settle()
+            return
         writer, self._writer = self._writer, None
-        if writer is not None and not self._committed:
+        if writer is not None:
             writer.abort()
 
     @property
     def size(self) -> int:
         return self.inspector.size
+
+
+def _publish_unsettled(writer: LocalBlobWriter) -> None:
+    try:
+        writer.publish()
+    except (OSError, BlobStoreError) as error:
+        logger.error("documents: a committed blob stays staged: %s", type(error).__name__)
 
 
 def _clear_chunks(blob: StoredBlob) -> Iterator[bytes]:

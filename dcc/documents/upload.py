@@ -5,7 +5,11 @@ temporary file; this handler instead inspects, hashes, encrypts and stores each 
 arrives, so memory stays bounded whatever the size and no clear byte touches a disk. A refused
 content (type, size, active content) is dropped at once and the rest of that file skipped; the
 other form fields are still read, so the form comes back with its values and a precise
-error."""
+error. A body that ends before its file does (the connection closed, or timed out upstream) is
+dropped as well, and reported as an interrupted upload.
+
+A process's first upload also settles what writes interrupted by an earlier crash left in the
+store (``scrub.recover_once``)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from django.http import HttpRequest
 
 from dcc.documents.content import PendingContent
 from dcc.documents.inspection import Kind, RejectedContent
+from dcc.documents.scrub import recover_once
 
 FILE_FIELD = "file"
 CHUNK_SIZE = 256 * 1024
@@ -55,6 +60,7 @@ class DocumentUploadHandler(FileUploadHandler):
         self.rejection: RejectedContent | None = None
         self.rejected_size = 0
         self.extra_file = False
+        self.interrupted = False
         self._seen_file = False
 
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
@@ -65,6 +71,7 @@ class DocumentUploadHandler(FileUploadHandler):
             raise SkipFile
         self._seen_file = True
         content_type = (self.content_type or "").split(";")[0].strip().lower()
+        recover_once()
         self.pending = PendingContent(
             file_name=file_name or "",
             declared=DECLARED_KINDS.get(content_type),
@@ -95,6 +102,8 @@ class DocumentUploadHandler(FileUploadHandler):
         return StreamedUpload(pending, self.file_name or "", file_size, self.content_type or "")
 
     def upload_interrupted(self) -> None:
+        """The body ended inside the file: what arrived is dropped, never committed."""
+        self.interrupted = True
         self.abort()
 
     def _reject(self, rejection: RejectedContent, pending: PendingContent) -> None:

@@ -6,6 +6,7 @@ document or of the list is audited."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -134,12 +135,14 @@ def timeline(request: HttpRequest, access: PatientAccess) -> HttpResponse:
     return render(request, template, context)
 
 
-def _parse_upload(request: HttpRequest, handler: DocumentUploadHandler) -> tuple[Any, Any] | None:
+def _parse_upload(request: HttpRequest, handler: DocumentUploadHandler) -> bool:
+    """Read the whole body through ``handler``; False when it cannot be read to its end."""
     try:
-        return request.POST, request.FILES
+        request.POST  # noqa: B018 (parses the body, files included)
     except (MultiPartParserError, UnreadablePostError, RequestDataTooBig, OSError):
         handler.abort()
-        return None
+        return False
+    return True
 
 
 def _upload_errors(
@@ -157,6 +160,8 @@ def _upload_errors(
             code=handler.rejection.code,
             size=handler.rejected_size,
         )
+    elif handler.interrupted:
+        form.add_error("file", _("L'envoi a été interrompu : recommencez."))
     elif upload is None:
         form.add_error("file", _("Choisissez le fichier du document."))
     if handler.extra_file:
@@ -207,25 +212,37 @@ def _initial(access: PatientAccess) -> dict[str, Any]:
 @patient_view(write=True)
 @require_http_methods(["GET", "POST"])
 def add(request: HttpRequest, access: PatientAccess) -> HttpResponse:
-    """Add a document; the upload handlers are set before anything reads the body, so the
-    CSRF check runs afterwards (``csrf_protect`` below)."""
+    """Add a document (the CSRF check comes after the upload handler: see ``_upload``)."""
     _require_writer(access)
     if request.method == "POST":
-        return _add_post(request, access)
+        return _upload(request, access, DocumentForm, None, _add_post)
     form = DocumentForm(initial=_initial(access), **_form_choices(access))
     return _upload_page(request, access, form, document=None, status=200)
 
 
-def _receive(
+UploadPost = Callable[
+    [HttpRequest, PatientAccess, DocumentUploadHandler, "Document | None"], HttpResponse
+]
+
+
+def _upload(
     request: HttpRequest,
     access: PatientAccess,
     form_class: type[DocumentForm],
     document: Document | None,
-) -> tuple[DocumentForm, DocumentUploadHandler, Any] | HttpResponse:
+    post: UploadPost,
+) -> HttpResponse:
+    """Receive an upload, then hand it to ``post``.
+
+    A body announced over the limit is refused unread. The streaming handler is installed
+    before anything reads the body: the CSRF check (``csrf_protect`` on ``post``) reads the
+    form, which would otherwise be parsed by Django's default handlers (clear content in a
+    temporary file) and leave the handler unusable. Whatever happens next — a refusal, an
+    error, the worker stopped — the content is dropped, or settled once recorded."""
     if _too_large(request):
-        form = form_class(initial=_initial(access), **_form_choices(access))
-        form.add_error(
-            "file",
+        form = _refused_form(
+            access,
+            form_class,
             _("Le fichier dépasse la taille maximale de %(size)s Mo.")
             % {"size": settings.DOCUMENT_MAX_BYTES // (1024 * 1024)},
         )
@@ -235,40 +252,60 @@ def _receive(
         return _upload_page(request, access, form, document=document, status=413)
     handler = DocumentUploadHandler(request)
     request.upload_handlers = [handler]
-    parsed = _parse_upload(request, handler)
-    if parsed is None:
-        form = form_class(initial=_initial(access), **_form_choices(access))
-        form.add_error("file", _("L'envoi a été interrompu : recommencez."))
-        return _upload_page(request, access, form, document=document, status=400)
-    post, files = parsed
-    upload = files.get("file")
-    form = form_class(post, **_form_choices(access))
+    try:
+        if not _parse_upload(request, handler):
+            form = _refused_form(access, form_class, _("L'envoi a été interrompu : recommencez."))
+            return _upload_page(request, access, form, document=document, status=400)
+        return post(request, access, handler, document)
+    finally:
+        handler.abort()
+
+
+def _refused_form(
+    access: PatientAccess, form_class: type[DocumentForm], message: str
+) -> DocumentForm:
+    """The empty form again, with ``message`` on the file: the body was not read, so there is
+    nothing to bind (and an unbound form takes errors only once cleaned, to nothing)."""
+    form = form_class(initial=_initial(access), **_form_choices(access))
+    form.full_clean()
+    form.cleaned_data = {}
+    form.add_error("file", message)
+    return form
+
+
+def _received_form(
+    request: HttpRequest,
+    access: PatientAccess,
+    form_class: type[DocumentForm],
+    handler: DocumentUploadHandler,
+) -> tuple[DocumentForm, Any]:
+    upload = request.FILES.get("file")
+    form = form_class(request.POST, **_form_choices(access))
     _upload_errors(request, access, form, handler, upload)
-    return form, handler, upload
+    return form, upload
 
 
 @csrf_protect
-def _add_post(request: HttpRequest, access: PatientAccess) -> HttpResponse:
-    received = _receive(request, access, DocumentForm, None)
-    if isinstance(received, HttpResponse):
-        return received
-    form, handler, upload = received
-    try:
-        if form.is_valid() and upload is not None:
-            try:
-                document = services.add_document(
-                    actor=access.user,
-                    patient=access.patient,
-                    content=upload.pending,
-                    metadata=form.metadata(),
-                )
-            except ValidationError as error:
-                form.add_service_errors(error)
-            else:
-                messages.success(request, _("Document ajouté au dossier."))
-                return _done(request, access, document)
-    finally:
-        handler.abort()
+def _add_post(
+    request: HttpRequest,
+    access: PatientAccess,
+    handler: DocumentUploadHandler,
+    document: Document | None,
+) -> HttpResponse:
+    form, upload = _received_form(request, access, DocumentForm, handler)
+    if form.is_valid() and upload is not None:
+        try:
+            added = services.add_document(
+                actor=access.user,
+                patient=access.patient,
+                content=upload.pending,
+                metadata=form.metadata(),
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(request, _("Document ajouté au dossier."))
+            return _done(request, access, added)
     return _upload_page(request, access, form, document=None, status=400)
 
 
@@ -391,7 +428,7 @@ def replace(request: HttpRequest, access: PatientAccess, document: UUID) -> Http
     _require_writer(access)
     found = selectors.document_for(access, document)
     if request.method == "POST":
-        return _replace_post(request, access, found)
+        return _upload(request, access, ReplaceForm, found, _replace_post)
     form = ReplaceForm(
         initial={
             "type_code": found.type_code,
@@ -409,30 +446,30 @@ def replace(request: HttpRequest, access: PatientAccess, document: UUID) -> Http
 
 
 @csrf_protect
-def _replace_post(request: HttpRequest, access: PatientAccess, document: Document) -> HttpResponse:
-    received = _receive(request, access, ReplaceForm, document)
-    if isinstance(received, HttpResponse):
-        return received
-    form, handler, upload = received
-    try:
-        if form.is_valid() and upload is not None:
-            try:
-                new = services.replace_document(
-                    actor=access.user,
-                    document=document,
-                    content=upload.pending,
-                    metadata=form.metadata(),
-                    reason=form.cleaned_data["reason"],
-                )
-            except ValidationError as error:
-                form.add_service_errors(error)
-            else:
-                messages.success(
-                    request, _("Nouvelle version enregistrée ; la précédente reste consultable.")
-                )
-                return _done(request, access, new)
-    finally:
-        handler.abort()
+def _replace_post(
+    request: HttpRequest,
+    access: PatientAccess,
+    handler: DocumentUploadHandler,
+    document: Document | None,
+) -> HttpResponse:
+    assert document is not None  # noqa: S101 (``replace`` always passes it)
+    form, upload = _received_form(request, access, ReplaceForm, handler)
+    if form.is_valid() and upload is not None:
+        try:
+            new = services.replace_document(
+                actor=access.user,
+                document=document,
+                content=upload.pending,
+                metadata=form.metadata(),
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            messages.success(
+                request, _("Nouvelle version enregistrée ; la précédente reste consultable.")
+            )
+            return _done(request, access, new)
     return _upload_page(request, access, form, document=document, status=400)
 
 

@@ -8,14 +8,16 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from dcc.audit.choices import Action
 from dcc.audit.services import record_event
-from dcc.documents.scrub import scrub
+from dcc.documents.scrub import ScrubReport, scrub
 
 
 class Command(BaseCommand):
     help = (
-        "Vérifie chaque document stocké (déchiffrement, empreinte SHA-256, taille) et signale "
-        "les contenus altérés, manquants ou orphelins. Ne supprime rien. Code de sortie 1 si un "
-        "document est altéré ou manquant."
+        "Termine d'abord les écritures interrompues par un arrêt brutal (fichiers temporaires "
+        "supprimés, contenus mis en place s'ils sont enregistrés, supprimés sinon), puis vérifie "
+        "chaque document stocké (déchiffrement, empreinte SHA-256, taille) et signale les "
+        "contenus altérés, manquants ou orphelins, sans jamais rien supprimer d'enregistré. "
+        "Code de sortie 1 si un document est altéré ou manquant."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,6 +38,7 @@ class Command(BaseCommand):
                 "missing": report.missing,
                 "orphans": len(report.orphans),
                 "partials": len(report.partials),
+                "recovered": _recovered(report),
             },
         )
         for uuid in report.corrupted:
@@ -44,8 +47,25 @@ class Command(BaseCommand):
             self.stderr.write(f"MANQUANT : contenu {uuid}")
         for key in report.orphans:
             self.stdout.write(f"orphelin (aucun document ne le référence) : {key}")
+        recovery = report.recovery
+        if recovery is not None:
+            for key in recovery.published:
+                self.stdout.write(f"écriture interrompue, contenu enregistré mis en place : {key}")
+            for key in recovery.discarded:
+                self.stdout.write(
+                    f"écriture interrompue, contenu jamais enregistré supprimé : {key}"
+                )
+            if recovery.removed_parts:
+                self.stdout.write(
+                    "fichiers temporaires d'écritures interrompues supprimés : "
+                    f"{recovery.removed_parts}"
+                )
+            for name in recovery.failed:
+                self.stderr.write(f"écriture interrompue non résolue : {name}")
         for path in report.partials:
-            self.stdout.write(f"écriture interrompue (jamais visible) : {path}")
+            self.stdout.write(f"écriture interrompue ou en cours (jamais visible) : {path}")
+        for key in report.staged:
+            self.stdout.write(f"contenu en attente de son enregistrement : {key}")
         self.stdout.write(
             f"{report.checked} contenus vérifiés ({report.bytes_checked:,} octets), "
             f"{len(report.corrupted)} altérés, {len(report.missing)} manquants, "
@@ -53,3 +73,15 @@ class Command(BaseCommand):
         )
         if not report.ok:
             raise SystemExit(1)
+
+
+def _recovered(report: ScrubReport) -> dict[str, int]:
+    recovery = report.recovery
+    if recovery is None:
+        return {}
+    return {
+        "removed_parts": recovery.removed_parts,
+        "published": len(recovery.published),
+        "discarded": len(recovery.discarded),
+        "failed": len(recovery.failed),
+    }
