@@ -185,6 +185,7 @@ def start_server(
         "--error-logfile",
         "-",
     ]
+    offset = log.stat().st_size if log.exists() else 0
     with open(log, "ab") as output:
         process = subprocess.Popen(
             command,
@@ -196,23 +197,28 @@ def start_server(
             start_new_session=True,  # its own process group, killed as a whole
         )
     server = Server(process=process, log=log)
+    try:
+        wait_until_ready(server, offset)
+    except BaseException:
+        server.kill()  # never left running behind a failed start
+        raise
+    return server
+
+
+def wait_until_ready(server: Server, offset: int) -> None:
     deadline = time.monotonic() + START_TIMEOUT
-    offset = log.stat().st_size if log.exists() else 0
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{server.log_text()[-3000:]}")
-        found = re.search(
-            r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text(errors="replace")[offset:]
-        )
+        if server.process.poll() is not None:
+            pytest.fail(f"gunicorn exited: {server.log_text()[-3000:]}")
+        found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", server.log_text()[offset:])
         if found:
             server.port = int(found.group(1))
             try:
                 if requests.get(server.base_url + "/compte/connexion/", timeout=5).ok:
-                    return server
-            except requests.ConnectionError:
+                    return
+            except requests.RequestException:
                 pass
         time.sleep(0.05)
-    server.kill()
     pytest.fail(f"gunicorn did not answer in {START_TIMEOUT} s:\n{server.log_text()[-3000:]}")
 
 
