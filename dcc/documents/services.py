@@ -2,11 +2,13 @@
 
 Order of a write: the content has streamed into the store, inspected and encrypted, but not
 committed (``content.PendingContent``); the metadata is checked; the blob is committed
-(durable on disk or in the object store); then, in one transaction, the blob row, the document
-row, the audit event and the care team's notifications. A refusal before the blob commit leaves
-nothing anywhere; a crash between the blob commit and the database commit leaves an
-unreferenced blob that no page shows (``dcc documents_scrub`` lists it), never a row without
-its content."""
+(durable on disk or in the object store; on the local store, staged in its temporary area);
+then, in one transaction, the blob row, the document row, the audit event and the care team's
+notifications; then the blob is settled: put in place under its key if the row made it,
+dropped if not. A refusal before the blob commit leaves nothing anywhere. A crash between the
+blob commit and the database commit leaves, on the local store, a staged blob that the next
+upload or ``dcc documents_scrub`` puts in place or drops by the row's fate (on S3, an
+unreferenced object the scrub lists); never a row without its content."""
 
 from __future__ import annotations
 
@@ -121,50 +123,56 @@ def _store(
     except BaseException:
         content.abort()
         raise
-    with transaction.atomic():
-        if previous is not None:
-            locked = Document.objects.select_for_update().get(pk=previous.pk)
-            if locked.status != DocumentStatus.CURRENT:
-                raise ValidationError(
-                    _("Ce document a déjà été remplacé ou annulé : rechargez la page.")
-                )
-            locked.status = DocumentStatus.REPLACED
-            locked.save(update_fields=["status", "updated_at"])
-        blob.save(force_insert=True)
-        document = Document.objects.create(
-            patient=patient,
-            set_id=set_id,
-            version=version,
-            previous=previous,
-            type_code=metadata.type_code,
-            class_code=_class_code(metadata.type_code),
-            title=" ".join(metadata.title.split())[:255],
-            act_date=metadata.act_date,
-            author=metadata.author,
-            author_label=metadata.author_label.strip()[:200],
-            structure=metadata.structure,
-            uploaded_by=actor,
-            confidentiality=metadata.confidentiality,
-            hidden_from_patient=metadata.hidden_from_patient,
-            blob=blob,
-            version_reason=reason,
-        )
-        record_event(
-            actor=actor_of(actor),
-            action=Action.DOCUMENT_ADDED if previous is None else Action.DOCUMENT_REPLACED,
-            patient_ref=str(patient.uuid),
-            resource_type="Document",
-            resource_id=str(document.uuid),
-            resource_version=str(version),
-            details={
-                "set": str(set_id),
-                "type": metadata.type_code,
-                "size": blob.size,
-                "sha256": blob.sha256,
-                "flags": list(blob.flags),
-            },
-        )
-        _notify_care_team(actor, patient, document)
+    try:
+        with transaction.atomic():
+            if previous is not None:
+                locked = Document.objects.select_for_update().get(pk=previous.pk)
+                if locked.status != DocumentStatus.CURRENT:
+                    raise ValidationError(
+                        _("Ce document a déjà été remplacé ou annulé : rechargez la page.")
+                    )
+                locked.status = DocumentStatus.REPLACED
+                locked.save(update_fields=["status", "updated_at"])
+            blob.save(force_insert=True)
+            document = Document.objects.create(
+                patient=patient,
+                set_id=set_id,
+                version=version,
+                previous=previous,
+                type_code=metadata.type_code,
+                class_code=_class_code(metadata.type_code),
+                title=" ".join(metadata.title.split())[:255],
+                act_date=metadata.act_date,
+                author=metadata.author,
+                author_label=metadata.author_label.strip()[:200],
+                structure=metadata.structure,
+                uploaded_by=actor,
+                confidentiality=metadata.confidentiality,
+                hidden_from_patient=metadata.hidden_from_patient,
+                blob=blob,
+                version_reason=reason,
+            )
+            record_event(
+                actor=actor_of(actor),
+                action=Action.DOCUMENT_ADDED if previous is None else Action.DOCUMENT_REPLACED,
+                patient_ref=str(patient.uuid),
+                resource_type="Document",
+                resource_id=str(document.uuid),
+                resource_version=str(version),
+                details={
+                    "set": str(set_id),
+                    "type": metadata.type_code,
+                    "size": blob.size,
+                    "sha256": blob.sha256,
+                    "flags": list(blob.flags),
+                },
+            )
+            _notify_care_team(actor, patient, document)
+    finally:
+        # The blob is put in place if the row made it, dropped if not (a refused new version,
+        # a database error). Inside a caller's transaction that later rolls back, it stays in
+        # place unreferenced, which ``dcc documents_scrub`` lists.
+        content.settle()
     return document
 
 

@@ -5,7 +5,9 @@ A blob is written once through a ``BlobWriter``: ``write`` as many chunks as nee
 completed multipart upload on S3) or ``abort`` (nothing is left behind, not even a partial
 object). Until ``commit`` returns, ``exists(key)`` is false and ``read`` fails. A key is never
 written twice: ``create`` refuses a key that exists. Committed blobs are never deleted or
-replaced by the application: there is no delete method."""
+replaced by the application: there is no delete method. (The local store commits in two steps,
+``stage`` then ``publish``: a staged blob that no database row ever recorded is dropped from
+its temporary area — it never was a document.)"""
 
 from __future__ import annotations
 

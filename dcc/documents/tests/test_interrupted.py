@@ -369,15 +369,22 @@ def test_a_blob_whose_record_fails_is_dropped_not_left_behind(
 def test_a_committed_blob_is_put_in_place_once_recorded_and_readable_before(
     rcp_secretary: User, patient: Patient, document_dir: Path
 ) -> None:
+    # Committed, not yet recorded: staged, and already readable under its key.
     upload = pending(samples.pdf("Compte rendu"))
+    blob = upload.commit()
+    assert store_files(document_dir) == (set(), {staged_name(blob.key)})
+    assert b"".join(content.open_verified(blob)) == samples.pdf("Compte rendu")
+    upload.settle()  # no row records it: dropped
+    assert store_files(document_dir) == (set(), set())
+    # The service records it, then settles it: in place under its key.
     document = services.add_document(
-        actor=rcp_secretary, patient=patient, content=upload, metadata=metadata()
+        actor=rcp_secretary,
+        patient=patient,
+        content=pending(samples.pdf("Compte rendu")),
+        metadata=metadata(),
     )
-    # Recorded, not yet settled: staged, and already readable under its key.
-    assert store_files(document_dir) == (set(), {staged_name(document.blob.key)})
-    assert b"".join(content.open_verified(document.blob)) == samples.pdf("Compte rendu")
-    upload.settle()
     assert store_files(document_dir) == ({document.blob.key}, set())
+    assert b"".join(content.open_verified(document.blob)) == samples.pdf("Compte rendu")
 
 
 # --- What a killed writer leaves, and who cleans it ----------------------------------------
