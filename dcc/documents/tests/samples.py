@@ -17,6 +17,12 @@ def pdf(text: str = "Compte rendu", padding: int = 0) -> bytes:
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    return assemble_pdf(objects, padding=padding)
+
+
+def assemble_pdf(objects: list[bytes], *, padding: int = 0) -> bytes:
+    """A PDF file of ``objects`` (numbered from 1, the first one the catalogue), with a valid
+    cross-reference table, optionally padded with a comment."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     if padding:
         out += b"%" + b"x" * padding + b"\n"

@@ -27,6 +27,7 @@ from dcc.core.tests.test_browser import (  # noqa: F401  (``browser`` is a pytes
     Tab,
     browser,
 )
+from dcc.documents.tests import samples
 from dcc.patients.tests.test_browser_patients import (
     SETTLE_COUNTER,
     after_htmx,
@@ -78,20 +79,7 @@ def scanned_report(text: str, *, seed: int, side: int = 1000) -> bytes:
         + pixels
         + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return samples.assemble_pdf(objects)
 
 
 @dataclass
