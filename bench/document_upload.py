@@ -601,7 +601,8 @@ def _throughput(
             Goal("ratio", "min", 0.40),
             samples=len(ours),
             note=f"{len(ours)} uploads of {mib}; median {median(ours) * 1000:,.1f} ms "
-            f"(raw {median(raw) * 1000:,.1f} ms)",
+            f"(raw {median(raw) * 1000:,.1f} ms); slowest raw write "
+            f"{size.bytes / max(raw) / MB:,.0f} MB/s",
         ),
         Metric(
             f"documents.upload.{size.label}.vs_pipeline",
