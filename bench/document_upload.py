@@ -323,14 +323,14 @@ def _reset_peak() -> bool:
     return True
 
 
-def rss_growth(action: Callable[[], float]) -> tuple[float, int]:
-    """Run ``action``; return its result and the growth of the resident set's high-water mark
-    over the resident size just before it."""
+def rss_growth(action: Callable[[], float]) -> tuple[float, int, int]:
+    """Run ``action``; return its result, the growth of the resident set's high-water mark
+    over the resident size just before it, and that size."""
     if not _reset_peak():
         raise RuntimeError("cannot reset the peak RSS (/proc/self/clear_refs)")
     before = _status("VmRSS")
     result = action()
-    return result, _status("VmHWM") - before
+    return result, _status("VmHWM") - before, before
 
 
 def python_peak(action: Callable[[], float]) -> int:
@@ -421,6 +421,7 @@ class Runner:
         self.raw = raw
         self._tags = iter(range(1, 1 << 40))
         self.rss: list[int] = []
+        self.resident = 0  # the process's RSS before the last measured upload
         self.verified: set[str] = set()
 
     def tag(self) -> int:
@@ -431,7 +432,7 @@ class Runner:
         for _ in range(size.count):
             call = functools.partial(upload, self.setting, size.bytes, self.tag())
             if memory:
-                seconds, grown = rss_growth(call)
+                seconds, grown, self.resident = rss_growth(call)
                 self.rss.append(grown)
             else:
                 seconds = call()
@@ -569,7 +570,8 @@ def measure(runner: Runner, regular: list[Size], large: Size, options: Options) 
             Goal("value", "max", RSS_GROWTH_MIB),
             samples=len(runner.rss),
             note="peak RSS during the upload over the RSS before it (the largest of the "
-            f"rounds; smallest {min(runner.rss) / MIB:,.1f} MiB)",
+            f"rounds; smallest {min(runner.rss) / MIB:,.1f} MiB); the process's RSS: "
+            f"{runner.resident / MIB:,.0f} MiB",
         ),
         Metric(
             "documents.upload.large.python_peak",
