@@ -7,9 +7,9 @@ does: ``multipart/form-data`` with the metadata fields and a PDF (a scanned repo
 incompressible image stream per MiB, as a scanner's JPEG pages are). The request goes through
 the whole middleware stack, Django's multipart parser and ``DocumentUploadHandler``: each chunk
 is inspected, hashed (SHA-256), encrypted (AES-256-GCM segments) and written; then the blob is
-committed (fsync, link, directory fsync) and one transaction writes the blob row, the document
-row, the audit event and the care team's notification. A sample is the time from the first
-byte of the request to the redirect that answers it.
+made durable (fsync, link, directory fsync), one transaction writes the blob row, the document
+row, the audit event and the care team's notification, and the blob is put in its place. A
+sample is the time from the first byte of the request to the redirect that answers it.
 
 Why ``django.test.Client`` with a streamed ``wsgi.input``, not its usual ``post`` nor a real
 server: ``Client.post`` encodes the whole body in memory before calling the application, which
