@@ -103,7 +103,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name.upper()}".strip()
+        return self.name_of(self.first_name, self.last_name)
+
+    @staticmethod
+    def name_of(first_name: str, last_name: str) -> str:
+        """A professional's name as the DCC shows it: "Claire MARTIN"."""
+        return f"{first_name} {last_name.upper()}".strip()
 
     def get_session_auth_hash(self) -> str:
         # Bind sessions to the security stamp as well as the password hash.

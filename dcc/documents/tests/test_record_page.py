@@ -100,3 +100,28 @@ def test_very_restricted_documents_are_listed_to_the_close_team_only(
     page = logged_in(oncologist).get(reverse("patients:record", args=[patient.uuid]))
     assert page.status_code == 200
     assert b"Secret" not in page.content and b"Compte rendu 0" in page.content
+
+
+def test_the_record_page_rows_link_each_document_and_escape_what_was_typed(
+    logged_in: Any, rcp_secretary: User, patient: Patient
+) -> None:
+    _add_rows(patient, rcp_secretary, 1, title='<script>alert("x")</script> & CR')
+    Document.objects.update(author=None, author_label="Dr <b>Roux</b>", version=1)
+    document = Document.objects.get()
+    page = logged_in(rcp_secretary).get(reverse("patients:record", args=[patient.uuid]))
+    html = page.content.decode()
+    link = reverse("documents:detail", args=[patient.uuid, document.uuid])
+    assert (
+        f'<a href="{link}">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; CR 0</a>' in html
+    )
+    assert "<td>01/01/2026</td>" in html
+    assert "<td>Dr &lt;b&gt;Roux&lt;/b&gt;</td>" in html
+    assert "<script>alert" not in html
+    # The type's display name from the shipped value set, never the bare code.
+    from django.utils.html import escape
+
+    from dcc.interop.terminology import value_sets
+
+    concept = value_sets.document_type("60568-3")
+    assert concept is not None and f"<td>{escape(concept.display)}</td>" in html
+    assert 'class="status">v' not in html
