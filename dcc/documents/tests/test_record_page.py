@@ -50,10 +50,9 @@ def _add_rows(
             type_code="60568-3",
             title=f"{title} {n}",
             act_date=dt.date(2026, 1, 1) + dt.timedelta(days=n % 300),
-            author=uploader,
             uploaded_by=uploader,
             blob=blob,
-            **fields,
+            **{"author": uploader, **fields},
         )
         for n, blob in enumerate(blobs)
     )
@@ -105,8 +104,14 @@ def test_very_restricted_documents_are_listed_to_the_close_team_only(
 def test_the_record_page_rows_link_each_document_and_escape_what_was_typed(
     logged_in: Any, rcp_secretary: User, patient: Patient
 ) -> None:
-    _add_rows(patient, rcp_secretary, 1, title='<script>alert("x")</script> & CR')
-    Document.objects.update(author=None, author_label="Dr <b>Roux</b>", version=1)
+    _add_rows(
+        patient,
+        rcp_secretary,
+        1,
+        title='<script>alert("x")</script> & CR',
+        author=None,
+        author_label="Dr <b>Roux</b>",
+    )
     document = Document.objects.get()
     page = logged_in(rcp_secretary).get(reverse("patients:record", args=[patient.uuid]))
     html = page.content.decode()
