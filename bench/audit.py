@@ -35,10 +35,17 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import path
 
-from bench.harness import Goal, Metric, Options, alternate, logged_in_client, median, percentile
+from bench.harness import (
+    Goal,
+    Metric,
+    Options,
+    alternate,
+    bench_physician,
+    logged_in_client,
+    median,
+    percentile,
+)
 from config import urls as project_urls
-from dcc.accounts.choices import Role, StructureIdType, StructureKind
-from dcc.accounts.models import Membership, Structure, User
 from dcc.audit import chain
 from dcc.audit.choices import Action
 from dcc.audit.models import AuditEvent
@@ -93,16 +100,7 @@ def run(options: Options) -> list[Metric]:
 
 def _logged_in_client() -> Client:
     """A physician with a confirmed TOTP device, second factor verified, charter accepted."""
-    structure = Structure.objects.create(
-        name="CHU Banc d'essai",
-        kind=StructureKind.HOSPITAL,
-        national_id_type=StructureIdType.FINESS,
-        national_id="330000019",
-    )
-    user = User.objects.create_user(
-        "banc@chu.test", None, first_name="Claire", last_name="Banc", rpps="10000100007"
-    )
-    Membership.objects.create(user=user, structure=structure, role=Role.PHYSICIAN)
+    _structure, user = bench_physician()
     return logged_in_client(user)
 
 

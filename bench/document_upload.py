@@ -66,9 +66,17 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from bench.harness import Goal, Metric, Options, alternate, logged_in_client, median
-from dcc.accounts.choices import Role, StructureIdType, StructureKind
-from dcc.accounts.models import Membership, Structure, User
+from bench.harness import (
+    Goal,
+    Metric,
+    Options,
+    alternate,
+    bench_physician,
+    logged_in_client,
+    median,
+)
+from dcc.accounts.choices import Role
+from dcc.accounts.models import Membership, User
 from dcc.audit.services import coalescing_sealer
 from dcc.documents import content, crypto
 from dcc.documents.models import Document
@@ -350,20 +358,11 @@ def python_peak(action: Callable[[], float]) -> int:
 
 def prepare() -> Setting:
     """A hospital, a physician and a colleague in the care team of one patient."""
-    structure = Structure.objects.create(
-        name="CHU Banc d'essai",
-        kind=StructureKind.HOSPITAL,
-        national_id_type=StructureIdType.FINESS,
-        national_id="330000019",
-    )
-    user = User.objects.create_user(
-        "banc@chu.test", None, first_name="Claire", last_name="Banc", rpps="10000100007"
-    )
+    structure, user = bench_physician()
     colleague = User.objects.create_user(
         "collegue@chu.test", None, first_name="Paul", last_name="Essai", rpps="10000100015"
     )
-    for person in (user, colleague):
-        Membership.objects.create(user=person, structure=structure, role=Role.PHYSICIAN)
+    Membership.objects.create(user=colleague, structure=structure, role=Role.PHYSICIAN)
     patient = patient_services.register_patient(
         actor=user,
         structure=structure,

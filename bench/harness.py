@@ -24,7 +24,7 @@ from django.db import connection
 if TYPE_CHECKING:
     from django.test import Client
 
-    from dcc.accounts.models import User
+    from dcc.accounts.models import Structure, User
 
 
 @dataclass(frozen=True)
@@ -192,6 +192,24 @@ def report(
         "machine": machine,
         "metrics": [m.as_json() for m in metrics],
     }
+
+
+def bench_physician() -> tuple[Structure, User]:
+    """The benchmarks' hospital and one physician working there."""
+    from dcc.accounts.choices import Role, StructureIdType, StructureKind
+    from dcc.accounts.models import Membership, Structure, User
+
+    structure = Structure.objects.create(
+        name="CHU Banc d'essai",
+        kind=StructureKind.HOSPITAL,
+        national_id_type=StructureIdType.FINESS,
+        national_id="330000019",
+    )
+    user = User.objects.create_user(
+        "banc@chu.test", None, first_name="Claire", last_name="Banc", rpps="10000100007"
+    )
+    Membership.objects.create(user=user, structure=structure, role=Role.PHYSICIAN)
+    return structure, user
 
 
 def logged_in_client(user: User) -> Client:
