@@ -132,8 +132,9 @@ def machine_facts() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def throwaway_database(verbosity: int = 0) -> Iterator[str]:
-    """Create a fresh database the way Django's test runner does, migrate it, drop it at the end.
+def throwaway_database(verbosity: int = 0, *, keep: bool = False) -> Iterator[str]:
+    """Create a fresh database the way Django's test runner does, migrate it, drop it at the end
+    (unless ``keep``: then it stays, to be profiled, until the next run drops it).
 
     Never the configured database: SQLite gets a file in a temporary directory, PostgreSQL a
     database named ``bench_<name>`` (dropped first if a crashed run left it behind)."""
@@ -155,10 +156,13 @@ def throwaway_database(verbosity: int = 0) -> Iterator[str]:
             raise RuntimeError(f"benchmark database is {created!r}, expected {name!r}")
         yield created
     finally:
-        if connection.settings_dict["NAME"] != original_name:
+        if keep:
+            connection.close()
+            settings_dict["NAME"] = original_name
+        elif connection.settings_dict["NAME"] != original_name:
             connection.creation.destroy_test_db(original_name, verbosity=verbosity)
         settings_dict["TEST"] = original_test
-        if directory:
+        if directory and not keep:
             shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,7 @@ METRICS = {
 }
 
 
-def run_bench(tmp_path: Path) -> tuple[dict[str, Any], str, str]:
+def run_bench(tmp_path: Path, *extra: str) -> tuple[dict[str, Any], str, str]:
     report = tmp_path / "report.json"
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
@@ -50,6 +51,7 @@ def run_bench(tmp_path: Path) -> tuple[dict[str, Any], str, str]:
             "2",
             "--json",
             str(report),
+            *extra,
         ],  # fmt: skip
         cwd=ROOT,
         env=env,
@@ -112,6 +114,24 @@ def test_the_audit_benchmark_reports_every_metric_and_drops_its_database(tmp_pat
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [match.group(1)])
             assert cursor.fetchone() is None
+
+
+@pytest.mark.django_db
+def test_the_benchmark_keeps_its_database_when_asked(tmp_path: Path) -> None:
+    _result, _out, err = run_bench(tmp_path, "--keep-database")
+
+    match = re.search(r"Base jetable : (\S+)", err)
+    assert match is not None, err
+    kept = match.group(1)
+    if connection.vendor == "sqlite":
+        assert Path(kept).exists()
+        shutil.rmtree(Path(kept).parent)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [kept])
+        assert cursor.fetchone() is not None
+    with connection._nodb_cursor() as cursor:  # outside any transaction
+        cursor.execute(f'DROP DATABASE "{kept}"')
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--requests", type=int, help="Requêtes par variante et par alternance.")
         parser.add_argument("--json", dest="json_file", help="Fichier où écrire le rapport JSON.")
+        parser.add_argument(
+            "--keep-database",
+            action="store_true",
+            help="Garder la base jetable après la mesure (pour profiler ; la suivante l'efface).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"].replace("_", "-")
@@ -61,7 +66,7 @@ class Command(BaseCommand):
             requests=options["requests"],
             log=lambda line: self.stderr.write(line),
         )
-        with harness.throwaway_database() as database:
+        with harness.throwaway_database(keep=options["keep_database"]) as database:
             self.stderr.write(f"Base jetable : {database}")
             machine = harness.machine_facts()
             metrics = module.run(settings)
