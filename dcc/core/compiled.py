@@ -6,7 +6,9 @@ Building a query through the ORM (filters, correlated ``EXISTS``, ``select_relat
 (a user id, a record's UUID, the current time), compiles it, and remembers where each marker
 landed among the statement's parameters. Each run then binds its own values there, executes
 the same SQL and turns the rows into model instances exactly as the ORM does (field
-converters, ``select_related`` objects, annotations).
+converters, ``select_related`` objects, annotations) — or, for long lists read only to be
+shown (``rows``), into plain tuples with the same converted values, which costs a tenth of a
+model instance per row.
 
 What is compiled must depend only on the markers: everything else written into the query
 (choices, role lists, constants) is frozen at the first run. The SQL is kept per database
@@ -78,15 +80,31 @@ class CompiledQuery(Generic[M]):
         self._lock = threading.Lock()
 
     def run(self, *, using: str = "default", **values: Any) -> list[M]:
+        statement = self._statement(using)
+        return statement.fetch(self._bind(statement, values, using), using)
+
+    def rows(self, *, using: str = "default", **values: Any) -> list[tuple[Any, ...]]:
+        """The rows as tuples of converted values, in the order of ``columns``, without model
+        instances (for a query without ``select_related``)."""
+        statement = self._statement(using)
+        if statement.populators:
+            raise ValueError("rows of a query with select_related objects need instances")
+        return statement.fetch_rows(self._bind(statement, values, using), using)
+
+    def columns(self, using: str = "default") -> tuple[str, ...]:
+        """The names of the values in each of ``rows``: fields' attribute names, then
+        annotations."""
+        return self._statement(using).columns
+
+    def _bind(self, statement: _Statement[M], values: dict[str, Any], using: str) -> list[Any]:
         if values.keys() != self._params.keys():
             raise TypeError(f"expected values for {sorted(self._params)}, got {sorted(values)}")
-        statement = self._statement(using)
         params = list(statement.params)
         for name, positions in statement.slots:
             value = self._params[name].prepare(values[name], using)
             for position in positions:
                 params[position] = value
-        return statement.fetch(params, using)
+        return params
 
     def sql(self, using: str = "default") -> str:
         return self._statement(using).sql
@@ -149,6 +167,7 @@ class _Statement(Generic[M]):
     populators: tuple[Any, ...]
     converters: tuple[tuple[int, tuple[Any, ...], Any], ...]
     annotations: tuple[tuple[str, int], ...]
+    columns: tuple[str, ...]  # the name of each selected value
 
     @classmethod
     def of(cls, compiler: Any, sql: str, params: tuple[Any, ...], slots: Any, using: str) -> Any:
@@ -156,20 +175,45 @@ class _Statement(Generic[M]):
         select_fields = klass_info["select_fields"]
         start, end = select_fields[0], select_fields[-1] + 1
         fields = [s[0] for s in select[0 : compiler.col_count]]
+        init_list = tuple(f[0].target.attname for f in select[start:end])
+        annotations = tuple((compiler.annotation_col_map or {}).items())
+        columns = [""] * compiler.col_count
+        columns[start:end] = init_list
+        for name, position in annotations:
+            columns[position] = name
         return cls(
             sql=sql,
             params=params,
             slots=slots,
             model=klass_info["model"],
-            init_list=tuple(f[0].target.attname for f in select[start:end]),
+            init_list=init_list,
             model_columns=slice(start, end),
             populators=tuple(get_related_populators(klass_info, select, using)),
             converters=tuple(
                 (position, tuple(functions), expression)
                 for position, (functions, expression) in compiler.get_converters(fields).items()
             ),
-            annotations=tuple((compiler.annotation_col_map or {}).items()),
+            annotations=annotations,
+            columns=tuple(columns),
         )
+
+    def fetch_rows(self, params: list[Any], using: str) -> list[tuple[Any, ...]]:
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if not self.converters:
+            return [tuple(row[: len(self.columns)]) for row in rows]
+        converted = []
+        for fetched in rows:
+            row = list(fetched[: len(self.columns)])
+            for position, functions, expression in self.converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            converted.append(tuple(row))
+        return converted
 
     def fetch(self, params: list[Any], using: str) -> list[M]:
         connection = connections[using]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -194,3 +194,38 @@ def test_a_malformed_value_is_refused_before_reaching_the_database() -> None:
     with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError):
         MEMBERSHIPS.run(user=1, structure="pas-un-uuid", since=timezone.now())
     assert len(queries) == 0
+
+
+def _membership_rows(user: int, since: dt.datetime) -> QuerySet[Membership]:
+    """Without related objects: a UUID, a time and a choice converted, two annotations."""
+    return (
+        Membership.objects.filter(user_id=user, created_at__gte=since)
+        .annotate(
+            structure_name=F("structure__name"),
+            label=Value("fixed", output_field=CharField()),
+        )
+        .only("uuid", "created_at", "role", "structure")
+        .order_by("pk")
+    )
+
+
+def test_rows_hold_what_the_orm_values_hold(
+    oncologist: User, structures: dict[str, Structure]
+) -> None:
+    compiled = CompiledQuery(_membership_rows, user=INTEGER, since=MOMENT)
+    since = timezone.now() - dt.timedelta(days=1)
+    names = compiled.columns()
+    assert names == ("id", "uuid", "created_at", "structure_id", "role", "structure_name", "label")
+    expected = list(_membership_rows(oncologist.pk, since).values_list(*names))
+    assert expected  # the oncologist belongs to structures
+    with CaptureQueriesContext(connection) as queries:
+        rows = compiled.rows(user=oncologist.pk, since=since)
+    assert len(queries) == 1
+    assert rows == expected
+    assert all(isinstance(row[1], uuid.UUID) and row[2].tzinfo is not None for row in rows)
+
+
+def test_rows_of_a_query_with_related_objects_are_refused() -> None:
+    since = timezone.now()
+    with pytest.raises(ValueError, match="select_related"):
+        MEMBERSHIPS.rows(user=1, structure=uuid.uuid4(), since=since)
