@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from dcc.accounts.choices import Role
 from dcc.accounts.models import Membership, User
 from dcc.accounts.permissions import AnyUser
+from dcc.core.compiled import INTEGER, CompiledQuery
 from dcc.notifications.choices import EMAIL_MANDATORY, NotificationKind
 from dcc.notifications.models import EmailPreference, Notification
 from dcc.patients.models import CareTeamMember, EmergencyAccess
@@ -34,6 +35,13 @@ def notifications_for(user: AnyUser) -> QuerySet[Notification]:
 
 
 UNREAD_SHOWN_MAX = 99
+# Compiled once (``dcc.core.compiled``): the navigation of every page runs it.
+_UNREAD = CompiledQuery(
+    lambda user: Notification.objects.filter(recipient_id=user, read_at__isnull=True).only(
+        "patient"
+    )[: UNREAD_SHOWN_MAX + 1],
+    user=INTEGER,
+)
 
 
 def unread_count(user: AnyUser) -> int:
@@ -41,11 +49,8 @@ def unread_count(user: AnyUser) -> int:
     notifications' patients), and the visibility check only for those patients, if any."""
     if not isinstance(user, User) or not user.is_active:
         return 0
-    unread = list(
-        Notification.objects.filter(recipient=user, read_at__isnull=True).values_list(
-            "patient_id", flat=True
-        )[: UNREAD_SHOWN_MAX + 1]
-    )
+    at = _UNREAD.columns().index("patient_id")
+    unread = [row[at] for row in _UNREAD.rows(user=user.pk)]
     about = {patient for patient in unread if patient is not None}
     if about:
         visible = set(patients_visible_to(user).filter(pk__in=about).values_list("pk", flat=True))
