@@ -194,16 +194,21 @@ class PendingContent:
         self._writer = None
         return received.blob
 
-    def settle(self) -> None:
+    def settle(self, *, recorded: bool | None = None) -> None:
         """The caller's database work is over: keep the committed blob if a row records it,
-        drop it otherwise. Nothing to do before ``commit``, after ``settle``, or on S3."""
+        drop it otherwise. Nothing to do before ``commit``, after ``settle``, or on S3.
+
+        ``recorded=True`` spares the query when the caller knows: its transaction, which
+        saved the row, has just completed (the row is then visible to this connection, as
+        the query would have found). Otherwise the database is asked."""
         staged, self._staged = self._staged, None
         if staged is None:
             return
         if self._unsettled is not None:
             self._unsettled.detach()
         try:
-            recorded = StoredBlob.objects.filter(store=self.store.kind, key=self.key).exists()
+            if recorded is not True:
+                recorded = StoredBlob.objects.filter(store=self.store.kind, key=self.key).exists()
         except DatabaseError:
             # A broken transaction: ``scrub.recover_interrupted_writes`` decides later; the
             # blob stays readable under its key meanwhile.

@@ -123,6 +123,7 @@ def _store(
     except BaseException:
         content.abort()
         raise
+    recorded: bool | None = None
     try:
         with transaction.atomic():
             if previous is not None:
@@ -168,11 +169,12 @@ def _store(
                 },
             )
             _notify_care_team(actor, patient, document)
+        recorded = True  # the block completed: the row is there, no need to ask
     finally:
         # The blob is put in place if the row made it, dropped if not (a refused new version,
         # a database error). Inside a caller's transaction that later rolls back, it stays in
         # place unreferenced, which ``dcc documents_scrub`` lists.
-        content.settle()
+        content.settle(recorded=recorded)
     return document
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dcc.accounts.models import User
@@ -74,6 +75,39 @@ def test_a_document_is_stored_encrypted_and_reads_back(
     notified = Notification.objects.get(kind="document_added")
     assert notified.recipient == oncologist
     assert "anatomie" in notified.title
+
+
+def test_a_recorded_blob_is_put_in_place_without_asking_the_database_again(
+    rcp_secretary: User, patient: Patient, document_dir: Path
+) -> None:
+    upload = pending(samples.pdf("Compte rendu"))
+    with CaptureQueriesContext(connection) as queries:
+        document = services.add_document(
+            actor=rcp_secretary, patient=patient, content=upload, metadata=metadata()
+        )
+    asked = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in asked if '"documents_storedblob"."key" =' in sql]
+    assert [f.relative_to(document_dir).as_posix() for f in blob_files(document_dir)] == [
+        document.blob.key
+    ]
+
+
+def test_a_blob_whose_transaction_failed_is_dropped(
+    rcp_secretary: User, patient: Patient, document_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise IntegrityError("notification refused")
+
+    monkeypatch.setattr(services, "_notify_care_team", broken)
+    with pytest.raises(IntegrityError):
+        services.add_document(
+            actor=rcp_secretary,
+            patient=patient,
+            content=pending(samples.pdf("Compte rendu")),
+            metadata=metadata(),
+        )
+    assert not StoredBlob.objects.exists()
+    assert blob_files(document_dir) == []
 
 
 def test_a_flipped_byte_is_never_served_and_the_scrub_sees_it(
