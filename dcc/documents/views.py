@@ -200,7 +200,10 @@ def _upload_page(
 
 
 def _require_writer(access: PatientAccess) -> None:
-    if access.read_only or not permissions.can_write_documents(access.user, access.patient):
+    # An access that is not read-only was decided, in this request, by the caring test of
+    # ``can_write_documents`` (``patients.selectors``): only the role is left to check here.
+    # The service checks both again once the upload is in.
+    if access.read_only or not permissions.has_document_role(access.user):
         raise PermissionDenied(_("Vous ne pouvez pas ajouter de document à ce dossier."))
 
 
