@@ -652,6 +652,22 @@ def test_a_bomb_in_an_object_stream_stops_at_the_inflate_limit(
     assert everywhere(bomb) == "pdf_inflate_limit"
 
 
+def test_short_names_count_outside_stream_data_only_wherever_the_streams_end() -> None:
+    # Several streams in one chunk: the walk leaves stream data and enters it again, and the
+    # short names, stream and endobj keywords are looked for from where it stands each time.
+    noise = b"\x00\xff\x17 /JS /AA >>\nstream\n endobj /ObjStm \x01" * 3
+    scanned = b"".join(
+        b"%d 0 obj\n%s\nendobj\n" % (number, image_stream(noise + b"%d" % number))
+        for number in range(10, 14)
+    )
+    assert everywhere(report(scanned)) == Kind.PDF
+    later = scanned + b"20 0 obj\n<< /JS (x) >>\nendobj\n"
+    assert everywhere(report(later)) == "pdf_javascript"
+    flagged = Inspector()
+    flagged.feed(report(scanned + b"20 0 obj\n<< /AA 21 0 R >>\nendobj\n"))
+    assert flagged.finish().flags == ("pdf_additional_actions",)
+
+
 SAMPLES = [data for data, _ in ACCEPTED.values()] + [data for data, _ in REFUSED.values()]
 
 
