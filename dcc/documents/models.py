@@ -27,17 +27,24 @@ class StoredBlob(BaseModel):
     touching the content."""
 
     store = models.CharField(max_length=8)
-    key = models.CharField(max_length=128, unique=True)
+    key = models.CharField(max_length=128)
     kind = models.CharField(max_length=8, choices=ContentKind.choices)
     mime_type = models.CharField(max_length=64)
     size = models.BigIntegerField()
-    sha256 = models.CharField(max_length=64, db_index=True)
+    sha256 = models.CharField(max_length=64)
     file_name = models.CharField(max_length=255)
     segment_size = models.PositiveIntegerField()
     nonce_prefix = models.BinaryField(max_length=7)
     key_id = models.CharField(max_length=32)
     wrapped_key = models.BinaryField(max_length=64)
     flags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        # Declared here rather than as ``unique=True`` / ``db_index=True`` on the fields: on
+        # PostgreSQL those add a second, ``varchar_pattern_ops`` copy of each index for
+        # ``LIKE`` searches no query makes (~150 bytes per document at 10 M documents).
+        constraints = [models.UniqueConstraint(fields=["key"], name="document_blob_key")]
+        indexes = [models.Index(fields=["sha256"], name="document_blob_sha256")]
 
     def __str__(self) -> str:
         return self.key
