@@ -4,9 +4,13 @@ the patient is registered at."""
 
 from __future__ import annotations
 
+from django.db.models import Exists, QuerySet
+
 from dcc.accounts.choices import Role
 from dcc.accounts.models import Membership, Structure, User
 from dcc.accounts.permissions import AnyUser
+from dcc.core.compiled import INTEGER, CompiledQuery
+from dcc.patients.models import Patient
 
 REGISTERING_ROLES = frozenset(
     {
@@ -31,3 +35,25 @@ def can_register_patient(user: AnyUser, structure: Structure) -> bool:
         .filter(user=user, structure=structure, role__in=REGISTERING_ROLES)
         .exists()
     )
+
+
+def can_write_for_patient(user: AnyUser, patient: Patient) -> bool:
+    """A caring relationship with the living patient (``selectors.can_act_for_patient``) and a
+    clinical or secretarial role (``REGISTERING_ROLES``) in an active structure, decided in one
+    compiled statement: what every write to the patient's documents checks. The same answer as
+    testing the two apart, without the ~2 ms of Python the ORM spends building them."""
+    if not isinstance(user, User) or not user.is_active:
+        return False
+    return bool(_CARING_WRITER.rows(user=user.pk, patient=patient.pk))
+
+
+def _caring_writer_query(user: int, patient: int) -> QuerySet[Patient]:
+    # Imported here: ``selectors`` imports this module's roles.
+    from dcc.patients.selectors import patients_cared_for_by
+
+    someone = User(pk=user, is_active=True)
+    role = Membership.objects.active().filter(user_id=user, role__in=REGISTERING_ROLES)
+    return patients_cared_for_by(someone).filter(Exists(role), pk=patient).only("pk").order_by()
+
+
+_CARING_WRITER = CompiledQuery(_caring_writer_query, user=INTEGER, patient=INTEGER)
