@@ -57,10 +57,13 @@ def notify(
     for user in recipients:
         if user.is_active:
             unique.setdefault(user.pk, user)
-    created: list[Notification] = []
-    with transaction.atomic():
-        for user in unique.values():
-            notification = Notification.objects.create(
+    if not unique:
+        return []
+    # No savepoint of its own inside the caller's transaction: a failure here fails the
+    # action that caused it, which rolls back whole (a savepoint would cost two statements).
+    with transaction.atomic(savepoint=False):
+        created = Notification.objects.bulk_create(
+            Notification(
                 recipient=user,
                 kind=kind,
                 patient=patient,
@@ -68,6 +71,9 @@ def notify(
                 body=body,
                 link=link,
             )
+            for user in unique.values()
+        )
+        for notification, user in zip(created, unique.values(), strict=True):
             record_event(
                 actor=who,
                 action=Action.NOTIFICATION_SENT,
@@ -76,7 +82,6 @@ def notify(
                 resource_id=str(notification.uuid),
                 details={"kind": kind, "recipient": str(user.uuid)},
             )
-            created.append(notification)
         if created:
             payload = actor_payload(who)
             uuids = [str(notification.uuid) for notification in created]

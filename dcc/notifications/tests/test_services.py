@@ -9,7 +9,8 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -208,3 +209,29 @@ def test_marking_read_is_for_the_recipient_only(oncologist: User, outsider: User
     assert notification.read_at is None
     services.mark_read(actor=oncologist, notification=notification)
     assert notification.read_at is not None
+
+
+@pytest.mark.django_db
+def test_the_rows_of_one_notification_are_written_in_one_statement(
+    oncologist: User, gp: User, nurse: User, patient: Patient
+) -> None:
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        created = services.notify(
+            recipients=[oncologist, gp, nurse, gp],
+            kind=NotificationKind.DOCUMENT_ADDED,
+            title="Nouveau document : compte rendu",
+            link="/",
+            patient=patient,
+        )
+    statements = [query["sql"] for query in captured.captured_queries]
+    # One insert for the rows, one audit event each, no savepoint in the caller's transaction.
+    assert [sql.split()[2].strip('"') for sql in statements] == [
+        "notifications_notification",
+        *["audit_auditevent"] * 3,
+    ], statements
+    assert [n.pk for n in created] == list(
+        Notification.objects.order_by("id").values_list("pk", flat=True)
+    )
+    assert [n.recipient for n in Notification.objects.order_by("id")] == [oncologist, gp, nurse]
+    events = AuditEvent.objects.filter(action="notification.sent").order_by("id")
+    assert [e.resource_id for e in events] == [str(n.uuid) for n in created]
