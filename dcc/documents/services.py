@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -27,6 +28,7 @@ from dcc.accounts.models import Structure, User
 from dcc.accounts.selectors import actor_of
 from dcc.audit.choices import Action
 from dcc.audit.services import record_denied, record_event
+from dcc.core.compiled import INTEGER, CompiledQuery
 from dcc.documents import permissions
 from dcc.documents.choices import Confidentiality, DocumentStatus
 from dcc.documents.content import PendingContent
@@ -184,19 +186,9 @@ def _class_code(type_code: str) -> str:
 
 
 def _notify_care_team(actor: User, patient: Patient, document: Document) -> None:
-    members = User.objects.filter(
-        pk__in=CareTeamMember.objects.filter(patient=patient, ended_at__isnull=True).values(
-            "user_id"
-        ),
-        is_active=True,
-    ).exclude(pk=actor.pk)
-    recipients = list(members)
-    if patient.general_practitioner_id and patient.general_practitioner_id != actor.pk:
-        gp = User.objects.filter(pk=patient.general_practitioner_id, is_active=True).first()
-        if gp is not None:
-            recipients.append(gp)
     if document.confidentiality == Confidentiality.VERY_RESTRICTED:
         return  # said to those who may read it only: the author and the uploader know
+    recipients = _CARE_TEAM_RECIPIENTS.run(patient=patient.pk, actor=actor.pk)
     if not recipients:
         return
     concept = value_sets.document_type(document.type_code)
@@ -215,6 +207,21 @@ def _notify_care_team(actor: User, patient: Patient, document: Document) -> None
         patient=patient,
         actor=actor_of(actor),
     )
+
+
+def _care_team_recipients_query(patient: int, actor: int) -> QuerySet[User]:
+    team = CareTeamMember.objects.filter(patient_id=patient, ended_at__isnull=True)
+    gp = Patient.objects.filter(pk=patient).values("general_practitioner_id")
+    return (
+        User.objects.filter(Q(pk__in=team.values("user_id")) | Q(pk__in=gp), is_active=True)
+        .exclude(pk=actor)
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+# The active members of the care team and the GP, but the one who adds the document: told on
+# every upload, in one statement compiled once (the ORM would build it for ~1 ms each time).
+_CARE_TEAM_RECIPIENTS = CompiledQuery(_care_team_recipients_query, patient=INTEGER, actor=INTEGER)
 
 
 def add_document(
