@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from django import forms
+from django.db import models
 from django.utils import timezone
+from django.utils.choices import BaseChoiceIterator, normalize_choices
 from django.utils.translation import gettext_lazy as _
 
 from dcc.accounts.models import Structure, User
@@ -17,21 +21,101 @@ from dcc.interop.terminology import value_sets
 
 def type_choices() -> list[Any]:
     """Oncology document types first, then every CI-SIS type (JDV_J07)."""
-    first = [
-        (code, concept.display)
-        for code in value_sets.ONCOLOGY_DOCUMENT_TYPES
-        if (concept := value_sets.document_type(code)) is not None
-    ]
-    taken = {code for code, _ in first}
-    others = sorted(
-        ((c.code, c.display) for c in value_sets.document_types() if c.code not in taken),
-        key=lambda pair: pair[1].casefold(),
-    )
+    first, others = _type_groups()
     return [
         ("", _("— Choisir —")),
         (_("Documents de cancérologie"), first),
         (_("Autres types"), others),
     ]
+
+
+class _TypeChoices(BaseChoiceIterator):
+    """``type_choices`` normalised once per process: a ``ChoiceField`` given the list would
+    normalise its hundred-odd choices again on every form (the labels stay lazy: each page
+    still shows them in its language)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(_normalised_types())
+
+
+@functools.cache
+def _normalised_types() -> list[Any]:
+    return list(normalize_choices(type_choices()))
+
+
+@functools.cache
+def _type_groups() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """Sorted once per process: the value set does not change while it runs."""
+    first = tuple(
+        (code, concept.display)
+        for code in value_sets.ONCOLOGY_DOCUMENT_TYPES
+        if (concept := value_sets.document_type(code)) is not None
+    )
+    taken = {code for code, _ in first}
+    others = tuple(
+        sorted(
+            ((c.code, c.display) for c in value_sets.document_types() if c.code not in taken),
+            key=lambda pair: pair[1].casefold(),
+        )
+    )
+    return first, others
+
+
+class InstanceChoiceField(forms.ChoiceField):
+    """A choice among model instances that a callable reads when first needed: all of them
+    when the form is shown, once to find the posted key's when it is validated, not at all
+    when nothing was chosen. Unlike ``ModelChoiceField``, nothing is built per request: the
+    view reads the candidates with a compiled statement. The cleaned value is the instance
+    (or None), and a key outside the candidates is refused as by ``ModelChoiceField``."""
+
+    default_error_messages = {
+        "invalid_choice": forms.ModelChoiceField.default_error_messages["invalid_choice"],
+    }
+
+    def __init__(self, *, empty_label: Any = "---------", **kwargs: Any) -> None:
+        super().__init__(choices=(), **kwargs)
+        self.empty_label = empty_label
+        self._read: Callable[[], Sequence[models.Model]] = tuple
+        self._by_key: dict[str, models.Model] | None = None
+
+    def set_candidates(self, read: Callable[[], Sequence[models.Model]]) -> None:
+        self._read = read
+        self._by_key = None
+        self.choices = self._choices_now
+
+    def _candidates(self) -> dict[str, models.Model]:
+        if self._by_key is None:
+            self._by_key = {str(instance.pk): instance for instance in self._read()}
+        return self._by_key
+
+    def _choices_now(self) -> list[tuple[str, Any]]:
+        return [("", self.empty_label)] + [
+            (key, str(instance)) for key, instance in self._candidates().items()
+        ]
+
+    def to_python(self, value: Any) -> models.Model | None:
+        if value in self.empty_values:
+            return None
+        found = self._candidates().get(str(value))
+        if found is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return found
+
+    def validate(self, value: Any) -> None:
+        forms.Field.validate(self, value)  # ``to_python`` checked the choice
+
+    def prepare_value(self, value: Any) -> Any:
+        return value.pk if isinstance(value, models.Model) else value
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        if self.disabled:
+            return False
+        initial = self.prepare_value(initial)
+        return str("" if data is None else data) != str("" if initial is None else initial)
 
 
 class DocumentForm(forms.Form):
@@ -46,16 +130,15 @@ class DocumentForm(forms.Form):
             }
         ),
     )
-    type_code = forms.ChoiceField(label=_("Type de document"), choices=())
+    type_code = forms.ChoiceField(label=_("Type de document"), choices=_TypeChoices())
     title = forms.CharField(label=_("Titre"), max_length=255)
     act_date = forms.DateField(
         label=_("Date de l'acte"),
         # <input type="date"> takes ISO dates only, whatever the language of the page.
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    author = forms.ModelChoiceField(
+    author = InstanceChoiceField(
         label=_("Auteur"),
-        queryset=User.objects.none(),
         required=False,
         empty_label=_("— Auteur hors DCC (à préciser ci-dessous) —"),
     )
@@ -65,9 +148,7 @@ class DocumentForm(forms.Form):
         required=False,
         help_text=_("Par exemple : Dr Marie Durand, laboratoire d'anatomopathologie Pasteur."),
     )
-    structure = forms.ModelChoiceField(
-        label=_("Structure"), queryset=Structure.objects.none(), required=False
-    )
+    structure = InstanceChoiceField(label=_("Structure"), required=False)
     confidentiality = forms.ChoiceField(
         label=_("Confidentialité"),
         choices=Confidentiality.choices,
@@ -83,16 +164,16 @@ class DocumentForm(forms.Form):
         self,
         data: Any = None,
         *,
-        authors: Any = None,
-        structures: Any = None,
+        authors: Callable[[], Sequence[User]] | None = None,
+        structures: Callable[[], Sequence[Structure]] | None = None,
         **kwargs: Any,
     ) -> None:
+        """``authors`` and ``structures`` read the candidates, when first needed."""
         super().__init__(data, **kwargs)
-        self.fields["type_code"].choices = type_choices()  # type: ignore[attr-defined]
         if authors is not None:
-            self.fields["author"].queryset = authors  # type: ignore[attr-defined]
+            self.fields["author"].set_candidates(authors)  # type: ignore[attr-defined]
         if structures is not None:
-            self.fields["structure"].queryset = structures  # type: ignore[attr-defined]
+            self.fields["structure"].set_candidates(structures)  # type: ignore[attr-defined]
 
     def clean_act_date(self) -> dt.date:
         value: dt.date = self.cleaned_data["act_date"]

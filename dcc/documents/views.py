@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -35,6 +35,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dcc.accounts.models import Membership, Structure, User
 from dcc.audit.choices import Action
 from dcc.audit.services import record_event
+from dcc.core.compiled import INTEGER, CompiledQuery
 from dcc.documents import permissions, selectors, services
 from dcc.documents.choices import ContentKind, DocumentStatus
 from dcc.documents.content import ContentCorrupted, open_verified
@@ -83,21 +84,31 @@ def _audit_read(
         )
 
 
-def _form_choices(access: PatientAccess) -> dict[str, QuerySet[Any]]:
-    patient = access.patient
-    team = CareTeamMember.objects.filter(patient=patient, ended_at__isnull=True).values("user_id")
-    authors = User.objects.filter(is_active=True).filter(pk__in=team) | User.objects.filter(
-        pk=access.user.pk
-    )
-    structures = Structure.objects.filter(
-        pk__in=Membership.objects.active()
-        .filter(user=access.user, role__in=REGISTERING_ROLES)
-        .values("structure_id")
-    ).order_by("name")
+def _form_choices(access: PatientAccess) -> dict[str, Callable[[], list[Any]]]:
+    """The form's candidate authors (the active care team and the user) and structures (where
+    the user holds a clinical or secretarial role), each read when the form first needs it."""
+    patient, user = access.patient.pk, access.user.pk
     return {
-        "authors": authors.distinct().order_by("last_name", "first_name"),
-        "structures": structures,
+        "authors": lambda: _AUTHORS.run(patient=patient, user=user),
+        "structures": lambda: _STRUCTURES.run(user=user),
     }
+
+
+def _authors_query(patient: int, user: int) -> QuerySet[User]:
+    team = CareTeamMember.objects.filter(patient_id=patient, ended_at__isnull=True)
+    return User.objects.filter(
+        Q(is_active=True, pk__in=team.values("user_id")) | Q(pk=user)
+    ).order_by("last_name", "first_name")
+
+
+def _structures_query(user: int) -> QuerySet[Structure]:
+    roles = Membership.objects.active().filter(user_id=user, role__in=REGISTERING_ROLES)
+    return Structure.objects.filter(pk__in=roles.values("structure_id")).order_by("name")
+
+
+# Read on every upload (a posted author) and every form shown: compiled once per process.
+_AUTHORS = CompiledQuery(_authors_query, patient=INTEGER, user=INTEGER)
+_STRUCTURES = CompiledQuery(_structures_query, user=INTEGER)
 
 
 @patient_view()
