@@ -84,13 +84,16 @@ def _require_writer(actor: User, patient: Patient, action: str, resource_id: str
 
 
 def _refuse_duplicate(patient: Patient, sha256: str) -> None:
+    # Three values rather than a document: a third of the ORM's work on every upload.
     same = (
         Document.objects.filter(patient=patient, blob__sha256=sha256)
         .exclude(status=DocumentStatus.CANCELLED)
         .order_by("-created_at")
+        .values_list("title", "act_date", "version")
         .first()
     )
     if same is not None:
+        title, act_date, version = same
         raise ValidationError(
             {
                 "file": _(
@@ -98,9 +101,9 @@ def _refuse_duplicate(patient: Patient, sha256: str) -> None:
                     "(version %(version)s). Remplacez ce document si c'est une correction."
                 )
                 % {
-                    "title": same.title,
-                    "date": formats.date_format(same.act_date, "SHORT_DATE_FORMAT"),
-                    "version": same.version,
+                    "title": title,
+                    "date": formats.date_format(act_date, "SHORT_DATE_FORMAT"),
+                    "version": version,
                 }
             }
         )

@@ -200,10 +200,14 @@ def test_the_same_content_twice_is_refused_and_leaves_nothing(
         actor=rcp_secretary, patient=patient, content=pending(data), metadata=metadata()
     )
     before = blob_files(document_dir)
-    with pytest.raises(ValidationError, match="déjà dans le dossier"):
+    with pytest.raises(ValidationError, match="déjà dans le dossier") as refused:
         services.add_document(
             actor=rcp_secretary, patient=patient, content=pending(data), metadata=metadata()
         )
+    # The document that already holds it is named: its title, act date and version.
+    assert "« CR anatomopathologique — biopsie mammaire » du 02/11/2026 (version 1)" in str(
+        refused.value
+    )
     assert blob_files(document_dir) == before
     assert Document.objects.count() == StoredBlob.objects.count() == 1
 
