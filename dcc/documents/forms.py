@@ -76,10 +76,16 @@ class InstanceChoiceField(forms.ChoiceField):
         super().__init__(choices=(), **kwargs)
         self.empty_label = empty_label
         self._read: Callable[[], Sequence[models.Model]] = tuple
+        self._known: dict[str, models.Model] = {}
         self._by_key: dict[str, models.Model] | None = None
 
-    def set_candidates(self, read: Callable[[], Sequence[models.Model]]) -> None:
+    def set_candidates(
+        self, read: Callable[[], Sequence[models.Model]], *, known: Sequence[models.Model] = ()
+    ) -> None:
+        """``read`` returns every candidate; ``known`` are some of them, already at hand: one
+        of those, posted, is found without reading."""
         self._read = read
+        self._known = {str(instance.pk): instance for instance in known}
         self._by_key = None
         self.choices = self._choices_now
 
@@ -96,7 +102,8 @@ class InstanceChoiceField(forms.ChoiceField):
     def to_python(self, value: Any) -> models.Model | None:
         if value in self.empty_values:
             return None
-        found = self._candidates().get(str(value))
+        key = str(value)
+        found = self._known.get(key) or self._candidates().get(key)
         if found is None:
             raise forms.ValidationError(
                 self.error_messages["invalid_choice"],
@@ -166,12 +173,15 @@ class DocumentForm(forms.Form):
         *,
         authors: Callable[[], Sequence[User]] | None = None,
         structures: Callable[[], Sequence[Structure]] | None = None,
+        user: User | None = None,
         **kwargs: Any,
     ) -> None:
-        """``authors`` and ``structures`` read the candidates, when first needed."""
+        """``authors`` and ``structures`` read the candidates, when first needed; ``user``, who
+        fills in the form, is always one of the authors (most often the one posted)."""
         super().__init__(data, **kwargs)
         if authors is not None:
-            self.fields["author"].set_candidates(authors)  # type: ignore[attr-defined]
+            known = [user] if user is not None else []
+            self.fields["author"].set_candidates(authors, known=known)  # type: ignore[attr-defined]
         if structures is not None:
             self.fields["structure"].set_candidates(structures)  # type: ignore[attr-defined]
 

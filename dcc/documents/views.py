@@ -84,13 +84,15 @@ def _audit_read(
         )
 
 
-def _form_choices(access: PatientAccess) -> dict[str, Callable[[], list[Any]]]:
+def _form_choices(access: PatientAccess) -> dict[str, Any]:
     """The form's candidate authors (the active care team and the user) and structures (where
-    the user holds a clinical or secretarial role), each read when the form first needs it."""
+    the user holds a clinical or secretarial role), each read when the form first needs it;
+    the user, who most often posts themselves as the author, is at hand already."""
     patient, user = access.patient.pk, access.user.pk
     return {
         "authors": lambda: _AUTHORS.run(patient=patient, user=user),
         "structures": lambda: _STRUCTURES.run(user=user),
+        "user": access.user,
     }
 
 

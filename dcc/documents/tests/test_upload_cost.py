@@ -29,7 +29,7 @@ from dcc.patients.models import Patient
 pytestmark = pytest.mark.django_db
 
 MIB = 1 << 20
-STATEMENT_BUDGET = 15
+STATEMENT_BUDGET = 14
 
 
 @pytest.fixture
