@@ -4,6 +4,9 @@ ranked by offset then precedence) and the byte patterns several stages share."""
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import re2
 
 from dcc.documents.inspection.verdicts import _PRIORITY, Kind
 
@@ -12,11 +15,25 @@ _BOM = b"\xef\xbb\xbf"
 _SPACE = b"\x00\t\n\x0c\r "  # PDF white space
 # A ZIP local file header (version needed, method checked so random bytes do not match), or
 # an end of central directory on disk 0.
-_ZIP = re.compile(
+_ZIP_PATTERN = (
     rb"PK(?:\x03\x04[\x00-\x3f]\x00..[\x00\x08\x09\x0c\x0e\x5d\x5f\x62\x63]\x00"
-    rb"|\x05\x06\x00\x00\x00\x00)",
-    re.DOTALL,
+    rb"|\x05\x06\x00\x00\x00\x00)"
 )
+
+
+def _re2(pattern: bytes) -> Any:
+    """A bytes pattern compiled by RE2 (one byte a character, ``.`` matching any byte): the
+    passes over every byte run several times faster than with ``re``. Only for patterns that
+    mean the same to both: no lookaround, no back reference, no ``\\s`` or ``\\b`` (their
+    classes differ), so a search finds what ``re`` would, with the same groups."""
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.dot_nl = True
+    return re2.compile(pattern, options)
+
+
+_ZIP = _re2(_ZIP_PATTERN)
+_EICAR_SEARCH = _re2(re2.escape(_EICAR))
 _MARKUP = re.compile(
     rb"<(?:(?P<svg>(?i:svg)[\s/>])|(?i:html|script|iframe)[\s/>]|(?i:!doctype)\s{1,32}(?i:html))"
 )
@@ -68,9 +85,9 @@ class _Scanner:
         """Checks on the whole content, reported just after its end."""
 
     def find_eicar(self, window: bytes, base: int) -> None:
-        at = window.find(_EICAR)
-        if at >= 0:
-            self.report(base + at + len(_EICAR), "malware_test_signature")
+        match = _EICAR_SEARCH.search(window)
+        if match:
+            self.report(base + match.end(), "malware_test_signature")
 
     def find_zip(self, window: bytes, base: int) -> None:
         match = _ZIP.search(window)
