@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Iterator
 
 from dcc.documents import inspection
-from dcc.documents.inspection.scanner import _MARKUP, _SPACE, _Scanner, _skip
+from dcc.documents.inspection.scanner import _MARKUP, _SPACE, _re2, _Scanner, _skip
 from dcc.documents.inspection.verdicts import INFLATE_BLOCK, SNIFF_BYTES, ZIP_REACH, Kind
 
 _DELIMITER = rb"[\x00\t\n\x0c\r ()<>\[\]{}/%]"
@@ -16,18 +16,21 @@ _PDF_NAME = re.compile(
     rb"/(?P<name>JavaScript|JS|EmbeddedFiles?|RichMedia[A-Za-z]{0,32}|XFA|Launch|OpenAction|AA"
     rb"|Encrypt|ObjStm|First)(?=" + _DELIMITER + rb")"
 )
-# The names looked for everywhere, stream data included: random bytes hardly spell them.
-_PDF_LONG_NAME = re.compile(
-    rb"/(?P<name>JavaScript|EmbeddedFiles?|RichMedia[A-Za-z]{0,32}|XFA|Launch|OpenAction"
-    rb"|Encrypt)(?=" + _DELIMITER + rb")"
+# The names looked for everywhere, stream data included: random bytes hardly spell them. RE2
+# has no lookahead: the match takes the delimiter, and the next search starts again on it
+# (``/OpenAction/JavaScript``: the second name starts with the delimiter of the first).
+_PDF_LONG_NAME = _re2(
+    rb"/(JavaScript|EmbeddedFiles?|RichMedia[A-Za-z]{0,32}|XFA|Launch|OpenAction|Encrypt)"
+    + _DELIMITER
 )
 # The names looked for only outside stream data (``_PDF_SEQUENTIAL``), as the walk meets them.
 _PDF_SHORT_NAME = re.compile(rb"/(?P<name>JS|AA|ObjStm|First)(?=" + _DELIMITER + rb")")
 _PDF_ESCAPE = re.compile(rb"#[0-9A-Fa-f]{2}")
+_PDF_ESCAPE_SEARCH = _re2(_PDF_ESCAPE.pattern)  # the same, over every byte
 _PDF_ESCAPED_NAME = re.compile(rb"/[^\x00\t\n\x0c\r ()<>\[\]{}/%]{1,100}")
 _PDF_STREAM = re.compile(rb">>[\x00\t\n\x0c\r ]{0,32}stream(?:\r\n|\n|\r(?=[^\n]))")
 _PDF_ENDOBJ = re.compile(rb"endobj")
-_PDF_ENDSTREAM = re.compile(rb"endstream")
+_PDF_ENDSTREAM = _re2(rb"endstream")  # in the data of skipped streams: over most bytes
 _PDF_CODES = {
     b"JavaScript": "pdf_javascript",
     b"JS": "pdf_javascript",
@@ -73,12 +76,12 @@ class _PdfScanner(_Scanner):
             match = _MARKUP.search(window, 0, SNIFF_BYTES - base + 64)
             if match and base + match.start() < SNIFF_BYTES:
                 self.report(base + match.end(), "polyglot")
-        # Each search is a regular expression with a literal first byte (the fastest scan
-        # ``re`` has: one combined alternation is several times slower). The events of the
-        # walk (``stream``, ``endobj``, the short names) are only looked for outside stream
-        # data, from where the walk is.
-        for match in _PDF_LONG_NAME.finditer(window):
-            self._name(base + match.end() + 1, match["name"], escaped=False)
+        # The searches over every byte are RE2 patterns with a literal first byte (each one
+        # pass; one combined alternation is slower). The events of the walk (``stream``,
+        # ``endobj``, the short names) are only looked for outside stream data, from where the
+        # walk is, with ``re``.
+        for offset, name in _long_names(window):
+            self._name(base + offset, name, escaped=False)
         for _start, offset, name in _escaped_names(window, final):
             self._name(base - offset, name, escaped=True)
         self._walk(window, base, final)
@@ -198,6 +201,14 @@ class _Events:
         return best
 
 
+def _long_names(window: bytes) -> Iterator[tuple[int, bytes]]:
+    """The names of ``_PDF_LONG_NAME`` in a window: (offset just after the delimiter, name)."""
+    at = 0
+    while (match := _PDF_LONG_NAME.search(window, at)) is not None:
+        at = match.end() - 1  # the delimiter may start the next name
+        yield at + 1, match.group(1)
+
+
 def _pdf_names(window: bytes, final: bool) -> Iterator[tuple[int, int, bytes]]:
     """The watched names in a window: (start, offset where known, decoded name). The offset is
     negative for a name spelt with ``#xx`` escapes."""
@@ -209,12 +220,13 @@ def _pdf_names(window: bytes, final: bool) -> Iterator[tuple[int, int, bytes]]:
 def _escaped_names(window: bytes, final: bool) -> Iterator[tuple[int, int, bytes]]:
     """The watched names spelt with ``#xx`` escapes: (start, minus the offset, decoded name)."""
     done = -1
-    for escape in _PDF_ESCAPE.finditer(window):
-        start = window.rfind(b"/", max(0, escape.start() - 64), escape.start())
+    for escape in _PDF_ESCAPE_SEARCH.finditer(window):
+        at: int = escape.start()
+        start = window.rfind(b"/", max(0, at - 64), at)
         if start <= done:
             continue
         name = _PDF_ESCAPED_NAME.match(window, start)
-        if name is None or name.end() <= escape.start():
+        if name is None or name.end() <= at:
             continue
         done = start
         after = window[name.end() : name.end() + 1]
