@@ -34,7 +34,7 @@ M = TypeVar("M", bound=models.Model)
 class Param:
     """A parameter of a compiled query: its marker value and how the database receives it."""
 
-    kind: str  # "integer", "uuid" or "moment"
+    kind: str  # "integer", "uuid", "moment" or "text"
 
     @property
     def marker(self) -> Any:
@@ -46,12 +46,15 @@ class Param:
         text and ISO text on SQLite), malformed values refused with the field's error."""
         if self.kind == "integer":
             return int(value)
+        if self.kind == "text":
+            return str(value)
         return _FIELDS[self.kind].get_db_prep_value(value, connections[alias], prepared=False)
 
 
 INTEGER = Param("integer")
 UUID_VALUE = Param("uuid")
 MOMENT = Param("moment")
+TEXT = Param("text")  # compared as it is (exact lookups: a content hash, a code)
 
 # Values no real row or clock carries, distinct from each other once prepared for either
 # database (a boolean is an integer in Python: the integer marker is neither 0 nor 1).
@@ -59,6 +62,7 @@ _MARKERS: dict[str, Any] = {
     "integer": -1_987_654_321,
     "uuid": uuid.UUID("d0cc0000-c0de-4a5b-8c7d-0123456789ab"),
     "moment": dt.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=dt.UTC),
+    "text": "dcc-compiled-marker-7f3a9c",
 }
 _FIELDS: dict[str, models.Field[Any, Any]] = {
     "uuid": models.UUIDField(),
@@ -146,6 +150,8 @@ def _distinct_markers(params: dict[str, Param]) -> dict[str, Any]:
             markers[name] = base - offset
         elif param.kind == "uuid":
             markers[name] = uuid.UUID(int=base.int + offset)
+        elif param.kind == "text":
+            markers[name] = f"{base}-{offset}"
         else:
             markers[name] = base + dt.timedelta(microseconds=offset)
     return markers

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dcc.accounts.models import Charter, Membership, Structure, User
-from dcc.core.compiled import INTEGER, MOMENT, UUID_VALUE, CompiledQuery
+from dcc.core.compiled import INTEGER, MOMENT, TEXT, UUID_VALUE, CompiledQuery
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +229,25 @@ def test_rows_of_a_query_with_related_objects_are_refused() -> None:
     since = timezone.now()
     with pytest.raises(ValueError, match="select_related"):
         MEMBERSHIPS.rows(user=1, structure=uuid.uuid4(), since=since)
+
+
+def test_a_text_value_is_bound_as_it_is(oncologist: User, rcp_secretary: User) -> None:
+    by_email = CompiledQuery(
+        lambda email, other: User.objects.filter(email__in=[email, other]).order_by("pk"),
+        email=TEXT,
+        other=TEXT,
+    )
+    assert by_email.run(email=oncologist.email, other="nobody@example.org") == [oncologist]
+    assert by_email.run(email=rcp_secretary.email, other=oncologist.email) == sorted(
+        [oncologist, rcp_secretary], key=lambda user: user.pk
+    )
+    # Quotes and percent signs are values, never SQL.
+    assert by_email.run(email="x' OR '1'='1", other="%") == []
+    assert oncologist.email not in by_email.sql()
+
+
+def test_a_text_lookup_that_rewrites_its_value_is_refused() -> None:
+    # ``icontains`` sends ``%value%``: the marker is not there as it was given.
+    containing = CompiledQuery(lambda text: User.objects.filter(email__icontains=text), text=TEXT)
+    with pytest.raises(ValueError, match="'text' does not reach"):
+        containing.run(text="a")
