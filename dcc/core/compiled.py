@@ -18,6 +18,7 @@ connection alias and vendor.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import threading
 import uuid
 from collections.abc import Callable
@@ -94,6 +95,18 @@ class CompiledQuery(Generic[M]):
         if statement.populators:
             raise ValueError("rows of a query with select_related objects need instances")
         return statement.fetch_rows(self._bind(statement, values, using), using)
+
+    def values(
+        self, names: tuple[str, ...], /, *, using: str = "default", **params: Any
+    ) -> list[tuple[Any, ...]]:
+        """Like ``rows``, each row reduced to the columns ``names``, in that order (a name the
+        statement does not select raises ``ValueError``)."""
+        columns = self.columns(using)
+        pick = operator.itemgetter(*[columns.index(name) for name in names])
+        found = self.rows(using=using, **params)
+        if len(names) == 1:
+            return [(pick(row),) for row in found]
+        return [pick(row) for row in found]
 
     def columns(self, using: str = "default") -> tuple[str, ...]:
         """The names of the values in each of ``rows``: fields' attribute names, then

@@ -174,12 +174,8 @@ def record_documents(access: PatientAccess) -> list[RecordDocument]:
     """The latest documents of the record as plain rows (no model instance per row: the list
     runs to 300 on a page opened all day long)."""
     query = _RECORD_DOCUMENTS[_may_read_restricted(access)]
-    columns = query.columns()
-    at = [columns.index(name) for name in RecordDocument._fields]
-    return [
-        RecordDocument(*[row[i] for i in at])
-        for row in query.rows(patient=access.patient.pk, user=access.user.pk)
-    ]
+    found = query.values(RecordDocument._fields, patient=access.patient.pk, user=access.user.pk)
+    return [RecordDocument._make(row) for row in found]
 
 
 def record_section(access: PatientAccess) -> TimelineSection:

@@ -97,13 +97,11 @@ _SAME_CONTENT = CompiledQuery(_same_content, patient=INTEGER, sha256=TEXT)
 
 
 def _refuse_duplicate(patient: Patient, sha256: str) -> None:
-    columns = _SAME_CONTENT.columns()
-    found = _SAME_CONTENT.rows(patient=patient.pk, sha256=sha256)
+    found = _SAME_CONTENT.values(
+        ("title", "act_date", "version"), patient=patient.pk, sha256=sha256
+    )
     if found:
-        row = found[0]
-        title, act_date, version = (
-            row[columns.index(name)] for name in ("title", "act_date", "version")
-        )
+        title, act_date, version = found[0]
         raise ValidationError(
             {
                 "file": _(

@@ -49,8 +49,7 @@ def unread_count(user: AnyUser) -> int:
     notifications' patients), and the visibility check only for those patients, if any."""
     if not isinstance(user, User) or not user.is_active:
         return 0
-    at = _UNREAD.columns().index("patient_id")
-    unread = [row[at] for row in _UNREAD.rows(user=user.pk)]
+    unread = [patient for (patient,) in _UNREAD.values(("patient_id",), user=user.pk)]
     about = {patient for patient in unread if patient is not None}
     if about:
         visible = set(patients_visible_to(user).filter(pk__in=about).values_list("pk", flat=True))

@@ -225,6 +225,21 @@ def test_rows_hold_what_the_orm_values_hold(
     assert all(isinstance(row[1], uuid.UUID) and row[2].tzinfo is not None for row in rows)
 
 
+def test_values_pick_the_named_columns_in_their_order(
+    oncologist: User, structures: dict[str, Structure]
+) -> None:
+    compiled = CompiledQuery(_membership_rows, user=INTEGER, since=MOMENT)
+    since = timezone.now() - dt.timedelta(days=1)
+    names = ("label", "uuid")  # an annotation, then a field: not the statement's order
+    expected = list(_membership_rows(oncologist.pk, since).values_list(*names))
+    assert expected
+    assert compiled.values(names, user=oncologist.pk, since=since) == expected
+    single = compiled.values(("role",), user=oncologist.pk, since=since)
+    assert single == list(_membership_rows(oncologist.pk, since).values_list("role"))
+    with pytest.raises(ValueError):
+        compiled.values(("nosuch",), user=oncologist.pk, since=since)
+
+
 def test_rows_of_a_query_with_related_objects_are_refused() -> None:
     since = timezone.now()
     with pytest.raises(ValueError, match="select_related"):
