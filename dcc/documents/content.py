@@ -4,7 +4,8 @@ check and decrypt as it goes out.
 Writing (``PendingContent``): each chunk received is inspected (type decided by its bytes, size
 limit), hashed (SHA-256 of the clear content), encrypted (``crypto``) and written to the blob
 store, so that memory stays within a segment whatever the size and no clear byte ever touches
-a disk. ``commit`` makes the blob durable (fsync, or a completed S3 upload) — the caller then
+a disk. Past its first 4 MiB, a content is inspected on a second thread while this one hashes
+and writes (``inspection.beside``): same verdicts, a few chunks later. ``commit`` makes the blob durable (fsync, or a completed S3 upload) — the caller then
 records the document in the database; ``abort`` leaves nothing behind. On the local store a
 committed blob waits in the store's temporary area until ``settle`` (or ``abort``, which settles
 a committed blob) finds whether the database recorded it: it is then put in its place, or
@@ -35,7 +36,8 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from dcc.documents import crypto
-from dcc.documents.inspection import Inspector, Kind, RejectedContent, Verdict
+from dcc.documents.inspection import Kind, RejectedContent, Verdict
+from dcc.documents.inspection.beside import StreamingInspection
 from dcc.documents.models import StoredBlob
 from dcc.documents.storage.base import BlobStore, BlobStoreError, BlobWriter
 from dcc.documents.storage.local import LocalBlobWriter
@@ -110,7 +112,7 @@ class PendingContent:
         self.uuid = uuid.uuid4()
         self.key = blob_key(self.uuid)
         self.store = store or get_store()
-        self.inspector = Inspector(
+        self.inspector = StreamingInspection(
             declared=declared,
             max_size=settings.DOCUMENT_MAX_BYTES if max_size is None else max_size,
         )
@@ -228,6 +230,7 @@ class PendingContent:
         if self._committed:
             self.settle()
             return
+        self.inspector.close()
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.abort()

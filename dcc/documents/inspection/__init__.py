@@ -71,7 +71,8 @@ must still run with scripts disabled and downloads are attachments with ``nosnif
 The package, one module per stage: ``verdicts`` (kinds, limits, rejection messages),
 ``sniffing`` (the kind from the first bytes), ``scanner`` (the scanners' base and the patterns
 they share), ``text`` (text and CDA markup), ``images`` (JPEG, PNG), ``pdf`` (the PDF scanner
-and its inflater) and ``inspector`` (the ``Inspector`` that drives them). Import from here.
+and its inflater), ``inspector`` (the ``Inspector`` that drives them) and ``beside`` (the
+``StreamingInspection`` that runs it on a second thread for large uploads). Import from here.
 """
 
 from dcc.documents.inspection.inspector import Inspector, inspect_bytes
