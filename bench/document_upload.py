@@ -23,7 +23,12 @@ drives. The client's only work, copying the body out of the pool, is paid by the
 **Baselines, same bytes, same directory, same run, alternated:**
 
 - *raw write*: the PDF's bytes written with 1 MiB ``os.write`` calls to a new file, then
-  ``fsync`` (what ``dd conv=fsync`` measures); the goal G11 is a ratio to it (≥ 0.40);
+  ``fsync`` (what ``dd conv=fsync`` measures). The issue's goal is the large upload's
+  sustained throughput ≥ 0.40 of it. For smaller files, the raw write of a few MiB ends in
+  the disk's cache, faster than the disk sustains: their throughput is reported beside it,
+  and compared (``.vs_disk``, ≥ 0.40) with the large raw write, the disk's sustained write
+  that G11 names ("cold-disk write", 1 GiB files in performance.md section 4.1). G11's own
+  targets are 150 MB/s at 5 MiB and 100 uploads/s at 1 MiB;
 - *raw pipeline* (reported, no goal): the same plus SHA-256 and AES-256-GCM over 1 MiB segments,
   the least any encrypted, hashed store must do.
 
@@ -499,6 +504,7 @@ def measure(runner: Runner, regular: list[Size], large: Size, options: Options) 
     runner.baseline(warm_up)
     metrics: list[Metric] = []
     uploads = warm_up.count
+    measured: list[tuple[Size, list[float], list[float], list[float]]] = []
     for size in [*regular, large]:
         log(
             f"upload {size.label}: {options.repeat} rounds × {size.count} uploads of "
@@ -514,7 +520,12 @@ def measure(runner: Runner, regular: list[Size], large: Size, options: Options) 
             options.repeat,
         )
         uploads += len(ours)
-        metrics += _throughput(size, ours, raw, pipeline)
+        measured.append((size, ours, raw, pipeline))
+    # The disk's sustained write: the large file's raw write (G11's "cold-disk write", measured
+    # on 1 GiB files in performance.md section 4.1), from this run.
+    disk = _rate(large, measured[-1][2])
+    for size, ours, raw, pipeline in measured:
+        metrics += _throughput(size, ours, raw, pipeline, disk=None if size is large else disk)
         if size.label == "1mib":
             metrics.append(
                 Metric(
@@ -588,10 +599,18 @@ def measure(runner: Runner, regular: list[Size], large: Size, options: Options) 
 
 
 def _throughput(
-    size: Size, ours: list[float], raw: list[float], pipeline: list[float]
+    size: Size, ours: list[float], raw: list[float], pipeline: list[float], *, disk: float | None
 ) -> list[Metric]:
+    """The upload's throughput beside the raw write of the same bytes (the issue's goal, on the
+    large upload: the sustained throughput), the raw pipeline and, for the smaller sizes, the
+    disk's sustained write (G11's baseline; 150 MB/s at 5 MiB is G11's own target)."""
     mib = f"{size.bytes / MIB:,.0f} MiB"
-    return [
+    goal = None
+    if disk is None:
+        goal = Goal("ratio", "min", 0.40)
+    elif size.label == "5mib":
+        goal = Goal("value", "min", 150.0)
+    metrics = [
         Metric(
             f"documents.upload.{size.label}",
             _rate(size, ours),
@@ -599,7 +618,7 @@ def _throughput(
             _rate(size, raw),
             "raw write + fsync, same bytes",
             "higher",
-            Goal("ratio", "min", 0.40),
+            goal,
             samples=len(ours),
             note=f"{len(ours)} uploads of {mib}; median {median(ours) * 1000:,.1f} ms "
             f"(raw {median(raw) * 1000:,.1f} ms); slowest raw write "
@@ -616,3 +635,18 @@ def _throughput(
             note=f"uploads of {mib}; raw pipeline median {median(pipeline) * 1000:,.1f} ms",
         ),
     ]
+    if disk is not None:
+        metrics.append(
+            Metric(
+                f"documents.upload.{size.label}.vs_disk",
+                _rate(size, ours),
+                "MB/s",
+                disk,
+                "disk's sustained write (the large raw write)",
+                "higher",
+                Goal("ratio", "min", 0.40),
+                samples=len(ours),
+                note=f"uploads of {mib} against G11's cold-disk write, from this run",
+            )
+        )
+    return metrics

@@ -39,6 +39,7 @@ def test_the_upload_benchmark_reports_throughput_beside_the_raw_disk_and_memory(
     assert set(by_name) == (
         {f"documents.upload.{s}" for s in sizes}
         | {f"documents.upload.{s}.vs_pipeline" for s in sizes}
+        | {f"documents.upload.{s}.vs_disk" for s in sizes[:-1]}
         | {
             "documents.upload.1mib.rate",
             "documents.upload.large.crypto",
@@ -49,15 +50,17 @@ def test_the_upload_benchmark_reports_throughput_beside_the_raw_disk_and_memory(
     for metric in result["metrics"]:
         check_metric(metric)
         assert metric["name"] in out
-    for size in sizes:
-        throughput = by_name[f"documents.upload.{size}"]
-        assert throughput["unit"] == "MB/s"
-        assert throughput["goal"] == {
-            "on": "ratio",
-            "bound": "min",
-            "limit": 0.4,
-            "text": "ratio ≥ 0.4",
-        }
+    ratio = {"on": "ratio", "bound": "min", "limit": 0.4, "text": "ratio ≥ 0.4"}
+    assert by_name["documents.upload.large"]["goal"] == ratio
+    for size in sizes[:-1]:
+        assert by_name[f"documents.upload.{size}"]["unit"] == "MB/s"
+        beside_disk = by_name[f"documents.upload.{size}.vs_disk"]
+        assert beside_disk["goal"] == ratio
+        # The smaller sizes are compared with the large raw write, from the same run.
+        assert beside_disk["baseline"] == by_name["documents.upload.large"]["baseline"]
+        assert beside_disk["value"] == by_name[f"documents.upload.{size}"]["value"]
+    assert by_name["documents.upload.5mib"]["goal"]["text"] == "value ≥ 150"
+    assert by_name["documents.upload.1mib"]["goal"] is None
     assert by_name["documents.upload.1mib"]["samples"] == 10  # 5 uploads × 2 rounds
     assert by_name["documents.upload.large"]["samples"] == 2
     assert by_name["documents.upload.large.rss_growth"]["baseline"] == 7  # the file, in MiB
