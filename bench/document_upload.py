@@ -642,7 +642,7 @@ def _throughput(
                 _rate(size, ours),
                 "MB/s",
                 disk,
-                "disk's sustained write (the large raw write)",
+                "disk's sustained write: the large raw write",
                 "higher",
                 Goal("ratio", "min", 0.40),
                 samples=len(ours),
