@@ -4,7 +4,7 @@ check and decrypt as it goes out.
 Writing (``PendingContent``): each chunk received is inspected (type decided by its bytes, size
 limit), hashed (SHA-256 of the clear content), encrypted (``crypto``) and written to the blob
 store, so that memory stays within a segment whatever the size and no clear byte ever touches
-a disk. Past its first 4 MiB, a content is inspected on a second thread while this one hashes
+a disk. Past its first MiB, a content is inspected on a second thread while this one hashes
 and writes (``inspection.beside``): same verdicts, a few chunks later. ``commit`` makes the blob durable (fsync, or a completed S3 upload) — the caller then
 records the document in the database; ``abort`` leaves nothing behind. On the local store a
 committed blob waits in the store's temporary area until ``settle`` (or ``abort``, which settles

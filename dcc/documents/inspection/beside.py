@@ -40,7 +40,7 @@ from dcc.documents.inspection.inspector import Inspector
 from dcc.documents.inspection.verdicts import Kind, Verdict
 
 # Contents up to this size are inspected inline: a second thread is not worth starting.
-INLINE_BYTES = 4 * 1024 * 1024
+INLINE_BYTES = 1024 * 1024
 # Chunks waiting for the inspection thread, at most (with 256 KiB chunks: 2 MiB).
 QUEUED_CHUNKS = 8
 
