@@ -2,8 +2,9 @@
 
 ``notify`` writes the notifications and their audit events in the caller's transaction, so
 they exist exactly when the action that caused them does; the e-mail that announces each one
-is enqueued after the commit (a rolled-back action mails no one) and says nothing but that a
-notification is waiting: no patient, no title, no reason."""
+is a task written in that same transaction (on a queue outside the database: enqueued after
+the commit), so a rolled-back action mails no one, and says nothing but that a notification
+is waiting: no patient, no title, no reason."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def notify(
     patient: Patient | None = None,
     actor: Actor | None = None,
 ) -> list[Notification]:
-    """Notify each active recipient once, in the caller's transaction; mail them after commit.
+    """Notify each active recipient once, in the caller's transaction, and queue their e-mails.
 
     ``title`` must name nothing the recipients may not see in the DCC; ``link`` is a path in
     the DCC."""
@@ -85,9 +86,29 @@ def notify(
         if created:
             payload = actor_payload(who)
             uuids = [str(notification.uuid) for notification in created]
-            # robust: the action is committed; a queue failure must not turn it into an error.
-            transaction.on_commit(lambda: _enqueue_emails(payload, uuids), robust=True)
+            if _queue_in_transaction():
+                _enqueue_emails(payload, uuids)
+            else:
+                # robust: the action is committed; a queue failure must not turn it into an
+                # error.
+                transaction.on_commit(lambda: _enqueue_emails(payload, uuids), robust=True)
     return created
+
+
+def _queue_in_transaction() -> bool:
+    """Whether the e-mail tasks are rows of the database the action writes to (the
+    ``django-tasks-db`` backend, the default): they are then written in the action's own
+    transaction, with the notifications they announce — both or neither, and no commit of
+    their own. Another queue is only told after the commit."""
+    from django.db import router
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from dcc.notifications.tasks import send_notification_email
+
+    return isinstance(send_notification_email.get_backend(), DatabaseBackend) and (
+        router.db_for_write(DBTaskResult) == router.db_for_write(Notification)
+    )
 
 
 def _enqueue_emails(payload: dict[str, str], uuids: list[str]) -> None:

@@ -224,10 +224,12 @@ def test_the_rows_of_one_notification_are_written_in_one_statement(
             patient=patient,
         )
     statements = [query["sql"] for query in captured.captured_queries]
-    # One insert for the rows, one audit event each, no savepoint in the caller's transaction.
+    # One insert for the rows, one audit event and one e-mail task each, no savepoint in the
+    # caller's transaction.
     assert [sql.split()[2].strip('"') for sql in statements] == [
         "notifications_notification",
         *["audit_auditevent"] * 3,
+        *["django_tasks_database_dbtaskresult"] * 3,
     ], statements
     assert [n.pk for n in created] == list(
         Notification.objects.order_by("id").values_list("pk", flat=True)
@@ -235,3 +237,27 @@ def test_the_rows_of_one_notification_are_written_in_one_statement(
     assert [n.recipient for n in Notification.objects.order_by("id")] == [oncologist, gp, nurse]
     events = AuditEvent.objects.filter(action="notification.sent").order_by("id")
     assert [e.resource_id for e in events] == [str(n.uuid) for n in created]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_e_mail_tasks_are_written_in_the_actions_own_transaction(break_glass: Any) -> None:
+    with transaction.atomic():
+        break_glass()
+        # Written with the notifications, before the commit: no commit of their own.
+        assert DBTaskResult.objects.count() == 2
+    assert DBTaskResult.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queue_outside_the_database_is_told_only_after_the_commit(
+    break_glass: Any, settings: Any
+) -> None:
+    from django_tasks import default_task_backend
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    with transaction.atomic():
+        break_glass()
+        assert Notification.objects.count() == 2
+        assert default_task_backend.results == []  # type: ignore[attr-defined]
+    assert len(default_task_backend.results) == 2  # type: ignore[attr-defined]
+    assert not DBTaskResult.objects.exists()
