@@ -5,13 +5,13 @@ Writing (``PendingContent``): each chunk received is inspected (type decided by 
 limit), hashed (SHA-256 of the clear content), encrypted (``crypto``) and written to the blob
 store, so that memory stays within a segment whatever the size and no clear byte ever touches
 a disk. Past its first MiB, a content is inspected on a second thread while this one hashes
-and writes (``inspection.beside``): same verdicts, a few chunks later. ``commit`` makes the blob durable (fsync, or a completed S3 upload) — the caller then
-records the document in the database; ``abort`` leaves nothing behind. On the local store a
-committed blob waits in the store's temporary area until ``settle`` (or ``abort``, which settles
-a committed blob) finds whether the database recorded it: it is then put in its place, or
-dropped. A crash in between leaves it in the temporary area, where
-``scrub.recover_interrupted_writes`` settles it the same way: outside that area, the store only
-holds recorded blobs.
+and writes (``inspection.beside``): same verdicts, a few chunks later. ``commit`` makes the
+blob durable (fsync, or a completed S3 upload) — the caller then records the document in the
+database; ``abort`` leaves nothing behind. On the local store a committed blob waits in the
+store's temporary area until ``settle`` (or ``abort``, which settles a committed blob) finds
+whether the database recorded it: it is then put in its place, or dropped. A crash in between
+leaves it in the temporary area, where ``scrub.recover_interrupted_writes`` settles it the same
+way: outside that area, the store only holds recorded blobs.
 
 Reading (``open_verified``): a blob is decrypted and hashed in full, and checked against the
 hash and size recorded at upload, before the first byte is served. Small contents are kept
