@@ -240,7 +240,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "dcc" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
