@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
+import config.settings
 from dcc.accounts.choices import Role, StructureKind
 from dcc.accounts.demo import ACCOUNTS, DEMO_PASSWORD
 from dcc.accounts.models import Charter, Membership, Structure, User
 from dcc.audit.verify import verify_chain
+from dcc.core.management.commands.demo import WORKER_COMMAND
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +75,32 @@ def test_demo_professionals_carry_valid_rpps_and_value_set_codes() -> None:
             assert account.specialty in specialties, account.email
     surgeon = next(a for a in ACCOUNTS if a.email.startswith("chirurgien"))
     assert "Chirurgie" in specialties[surgeon.specialty]
+
+
+def test_the_demo_worker_imports_the_installed_settings_whatever_the_directory(
+    tmp_path: Path,
+) -> None:
+    """The worker started beside the demo server runs the same code: another checkout's
+    ``config`` package in the current directory is not imported instead."""
+    shadow = tmp_path / "config"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("")
+    (shadow / "settings.py").write_text("raise SystemExit('the current directory was imported')")
+    # The worker's interpreter and flags, asked where its settings come from instead of working.
+    probe = [
+        *WORKER_COMMAND[:-1],
+        "shell",
+        "-c",
+        "import config.settings as s; print(s.__file__)",
+    ]
+    environment = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DCC_DEV": "1",
+        "DCC_DATA_DIR": str(tmp_path / "data"),
+    }
+    environment.pop("DCC_DEMO", None)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        probe, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert Path(result.stdout.split()[-1]) == Path(config.settings.__file__).resolve()

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+WORKER_COMMAND = [sys.executable, "-P", "-m", "django", "db_worker"]
+
 
 class Command(BaseCommand):
     help = "Prépare et lance la démonstration (base SQLite embarquée) sur http://127.0.0.1:8000."
@@ -47,6 +49,9 @@ class Command(BaseCommand):
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """``db_worker`` in a child process with the same settings (the environment is
-        inherited: DCC_DEMO, DJANGO_SETTINGS_MODULE, DCC_DATA_DIR)."""
+        inherited: DCC_DEMO, DJANGO_SETTINGS_MODULE, DCC_DATA_DIR) and the same code: ``-P``
+        keeps the current directory off the import path, where another checkout's
+        ``config`` package would otherwise be imported instead of the installed one (and its
+        database used)."""
         self.stdout.write("Tâches de fond : e-mails de notification affichés ci-dessous.")
-        return subprocess.Popen([sys.executable, "-m", "django", "db_worker"])
+        return subprocess.Popen(WORKER_COMMAND)  # noqa: S603 - our interpreter, fixed arguments
